@@ -1,0 +1,30 @@
+import type * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilterViaConv } from '../kernels/conv2dBackpropFilter';
+import { conv2dBackpropInputViaConv } from '../kernels/conv2dBackpropInput';
+import { replaceKernels } from '../kernels/replaceKernels';
+import { maxPoolGradWasm } from './maxPoolGrad';
+import { unsortedSegmentSumWasm } from './unsortedSegmentSum';
+
+/**
+ * Kernels that training needs and the shipped wasm backend lacks (Conv2DBackpropFilter,
+ * UnsortedSegmentSum), gets wrong (MaxPoolGrad) or runs ~10x slower than a forward conv
+ * (Conv2DBackpropInput).
+ */
+export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: conv2dBackpropFilterViaConv('wasm'),
+  },
+  {
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: conv2dBackpropInputViaConv('wasm'),
+  },
+  { kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm },
+  { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGradWasm },
+];
+
+export function registerWasmTrainingKernels(): void {
+  replaceKernels(WASM_TRAINING_KERNELS);
+}

@@ -1,0 +1,5 @@
+import type { CliCommand } from '../command';
+import { backendsCommand } from './backends';
+
+/** Every subcommand, in the order `--help` lists them. A new command is one file plus one line here. */
+export const COMMANDS: readonly CliCommand[] = [backendsCommand];

@@ -1,0 +1,43 @@
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+import { BACKEND_CHOICES, BACKEND_ENV_VAR } from '../backend/choices';
+import { LOG_LEVELS } from '../log';
+
+/** A yargs validation failure (unknown command or option, bad value); the CLI exits with 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Adds the options every command accepts. */
+export function globalOptions(parser: Argv) {
+  return parser
+    .option('backend', {
+      choices: BACKEND_CHOICES,
+      // No yargs default: undefined lets initBackend fall back to the environment variable.
+      describe: `tfjs backend [default: $${BACKEND_ENV_VAR}, else auto]`,
+    })
+    .option('log-level', {
+      choices: [...LOG_LEVELS, 'silent'] as const,
+      default: 'info' as const,
+      describe: 'Log verbosity (logs go to stderr)',
+    })
+    .option('seed', { type: 'number', describe: 'Random seed' })
+    .option('wasm-threads', {
+      type: 'number',
+      default: 0,
+      describe: 'wasm backend: XNNPACK worker threads (experimental; 0 = off)',
+    })
+    .group(['backend', 'log-level', 'seed', 'wasm-threads', 'help', 'version'], 'Global options:')
+    .check((args) => {
+      if (args.seed !== undefined && !Number.isInteger(args.seed)) {
+        throw new UsageError('--seed must be an integer');
+      }
+      if (!Number.isInteger(args['wasm-threads']) || args['wasm-threads'] < 0) {
+        throw new UsageError('--wasm-threads must be a non-negative integer');
+      }
+      return true;
+    });
+}
+
+export type GlobalOptions = ReturnType<typeof globalOptions> extends Argv<infer T> ? T : never;
+/** The parsed global options as handlers see them (camelCase keys). */
+export type GlobalArgs = ArgumentsCamelCase<GlobalOptions>;

@@ -1,0 +1,35 @@
+import { Writable } from 'node:stream';
+import type { CliIO } from '../../src/cli/context';
+
+export interface Captured {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** An io pair that records what the CLI writes, so runCli can be tested in-process. */
+export function captureIO(): { io: CliIO; text: { stdout: string; stderr: string } } {
+  const text = { stdout: '', stderr: '' };
+  const sink = (key: keyof typeof text) =>
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        text[key] += chunk.toString();
+        callback();
+      },
+    });
+  return { io: { stdout: sink('stdout'), stderr: sink('stderr') }, text };
+}
+
+export async function capture(run: (io: CliIO) => Promise<number>): Promise<Captured> {
+  const { io, text } = captureIO();
+  const code = await run(io);
+  return { code, ...text };
+}
+
+/** The lines of `text` without the final newline's empty remainder. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((line, i, all) => i < all.length - 1 || line !== '');
+}
+
+/** A stack frame line ("    at f (file.ts:1:2)"), which user-facing errors must never show. */
+export const STACK_FRAME = /^\s+at /m;
