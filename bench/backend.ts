@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type ConcreteBackend } from '../src/backend/select';
+import { replaceKernels } from '../src/backend/kernels/replaceKernels';
 import { isUserError } from '../src/errors';
 import {
   buildSmallConvNet,
@@ -64,8 +65,39 @@ function trainStepFigure(runs: number): Timing {
   return timing;
 }
 
+/** The shipped wasm Conv2DBackpropInput, timed against ours, then ours is put back. */
+function shippedWasmBackpropInput(shipped: tf.KernelConfig, runs: number): Timing {
+  const ours = tf.getKernel('Conv2DBackpropInput', 'wasm')!;
+  replaceKernels([shipped]);
+  // It was unregistered before the backend started, so its setup (binding the C function) never ran.
+  shipped.setupFunc?.(tf.backend());
+  try {
+    const w = tf.randomNormal([
+      CONV.kernel,
+      CONV.kernel,
+      CONV.inChannels,
+      CONV.outChannels,
+    ]) as tf.Tensor4D;
+    const dy = tf.randomNormal([CONV.batch, CONV.size, CONV.size, CONV.outChannels]) as tf.Tensor4D;
+    const shape: [number, number, number, number] = [
+      CONV.batch,
+      CONV.size,
+      CONV.size,
+      CONV.inChannels,
+    ];
+    const timing = timeIt(() => tf.conv2dTranspose(dy, w, shape, 1, 'same'), runs);
+    tf.dispose([w, dy]);
+    return timing;
+  } finally {
+    replaceKernels([ours]);
+  }
+}
+
 async function main(): Promise<void> {
   tf.env().set('PROD', true);
+  // Keep the shipped kernel before initBackend replaces it, to show what the replacement buys.
+  await import('@tensorflow/tfjs-backend-wasm');
+  const shippedInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
   console.log(
     `backend benchmark on ${os.cpus()[0]?.model ?? 'unknown cpu'} x${os.cpus().length}, node ${process.version}`,
   );
@@ -94,6 +126,10 @@ async function main(): Promise<void> {
     console.log(`  conv forward          ${fmt(conv.forward, CONV_FLOPS)}`);
     console.log(`  conv backprop input   ${fmt(conv.input, CONV_FLOPS)}`);
     console.log(`  conv backprop filter  ${fmt(conv.filter, CONV_FLOPS)}`);
+    if (name === 'wasm' && shippedInput != null) {
+      const shipped = shippedWasmBackpropInput(shippedInput, quick ? 2 : 3);
+      console.log(`  (shipped wasm backprop input: ${fmt(shipped, CONV_FLOPS)})`);
+    }
     const step = trainStepFigure(slow ? 2 : quick ? 3 : 5);
     console.log(`  small-net train step  ${fmt(step)} (128x128, batch 4, Adam)`);
   }
