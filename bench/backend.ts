@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type ConcreteBackend } from '../src/backend/select';
+import { conv2dBackpropFilter } from '../src/backend/kernels/convGradientOps';
 import { replaceKernels } from '../src/backend/kernels/replaceKernels';
 import { isUserError } from '../src/errors';
 import {
@@ -29,27 +30,21 @@ function fmt(t: Timing, flops?: number): string {
   return flops == null ? ms : `${gflops(flops, t.medianMs).toFixed(2)} GFLOP/s, ${ms}`;
 }
 
+/** Input, weights and output gradient of the benchmark conv; the caller disposes them. */
+function convOperands(): { x: tf.Tensor4D; w: tf.Tensor4D; dy: tf.Tensor4D } {
+  const { batch, size, kernel, inChannels, outChannels } = CONV;
+  return {
+    x: tf.randomNormal([batch, size, size, inChannels]),
+    w: tf.randomNormal([kernel, kernel, inChannels, outChannels]),
+    dy: tf.randomNormal([batch, size, size, outChannels]),
+  };
+}
+
 function convFigures(runs: number): { forward: Timing; input: Timing; filter: Timing } {
-  const x = tf.randomNormal([CONV.batch, CONV.size, CONV.size, CONV.inChannels]) as tf.Tensor4D;
-  const w = tf.randomNormal([
-    CONV.kernel,
-    CONV.kernel,
-    CONV.inChannels,
-    CONV.outChannels,
-  ]) as tf.Tensor4D;
-  const dy = tf.randomNormal([CONV.batch, CONV.size, CONV.size, CONV.outChannels]) as tf.Tensor4D;
+  const { x, w, dy } = convOperands();
   const forward = timeIt(() => tf.conv2d(x, w, 1, 'same'), runs);
   const input = timeIt(() => tf.conv2dTranspose(dy, w, x.shape, 1, 'same'), runs);
-  const filter = timeIt(
-    () =>
-      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-        strides: [1, 1],
-        pad: 'same',
-        dataFormat: 'NHWC',
-        filterShape: w.shape,
-      } as unknown as tf.NamedAttrMap) as tf.Tensor,
-    runs,
-  );
+  const filter = timeIt(() => conv2dBackpropFilter(x, dy, w.shape, 1, 'same'), runs);
   tf.dispose([x, w, dy]);
   return { forward, input, filter };
 }
@@ -71,24 +66,11 @@ function shippedWasmBackpropInput(shipped: tf.KernelConfig, runs: number): Timin
   replaceKernels([shipped]);
   // It was unregistered before the backend started, so its setup (binding the C function) never ran.
   shipped.setupFunc?.(tf.backend());
+  const { x, w, dy } = convOperands();
   try {
-    const w = tf.randomNormal([
-      CONV.kernel,
-      CONV.kernel,
-      CONV.inChannels,
-      CONV.outChannels,
-    ]) as tf.Tensor4D;
-    const dy = tf.randomNormal([CONV.batch, CONV.size, CONV.size, CONV.outChannels]) as tf.Tensor4D;
-    const shape: [number, number, number, number] = [
-      CONV.batch,
-      CONV.size,
-      CONV.size,
-      CONV.inChannels,
-    ];
-    const timing = timeIt(() => tf.conv2dTranspose(dy, w, shape, 1, 'same'), runs);
-    tf.dispose([w, dy]);
-    return timing;
+    return timeIt(() => tf.conv2dTranspose(dy, w, x.shape, 1, 'same'), runs);
   } finally {
+    tf.dispose([x, w, dy]);
     replaceKernels([ours]);
   }
 }

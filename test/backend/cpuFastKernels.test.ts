@@ -3,6 +3,7 @@ import { registerCpuFastKernels } from '../../src/backend/cpu/registerFastKernel
 import { relativeError, seededTensor } from '../helpers/compare';
 
 test('the cpu Conv2DBackpropFilter as a forward conv matches the original cpu kernel', async () => {
+  tf.env().set('PROD', true); // no "you are running in Node" console banner
   await tf.setBackend('cpu');
   const original = tf.getKernel('Conv2DBackpropFilter', 'cpu')!;
   registerCpuFastKernels();

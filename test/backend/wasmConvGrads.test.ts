@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
+import {
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+} from '../../src/backend/kernels/convGradientOps';
 import { relativeError, runOnBackends, seededTensor } from '../helpers/compare';
 
 type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding;
@@ -57,19 +61,8 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backen
   test.each(CASES.map((c) => [describeCase(c), c] as const))('%s', async (_name, c) => {
     const [cpu, wasm] = await runOnBackends(['cpu', 'wasm'], () => {
       const { x, filter, dy } = inputs(c);
-      const strides: [number, number] = [c.stride, c.stride];
-      const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-        strides,
-        pad: c.pad,
-        dataFormat: 'NHWC',
-        filterShape: filter.shape,
-      } as unknown as tf.NamedAttrMap) as tf.Tensor;
-      const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
-        strides,
-        pad: c.pad,
-        dataFormat: 'NHWC',
-        inputShape: x.shape,
-      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dw = conv2dBackpropFilter(x, dy, filter.shape, c.stride, c.pad);
+      const dx = conv2dBackpropInput(dy, filter, x.shape, c.stride, c.pad);
       return [dw, dx];
     });
     expect(relativeError(wasm![0]!, cpu![0]!)).toBeLessThan(1e-4);
@@ -96,21 +89,11 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput match the cpu backen
   test('leave no intermediate tensors on the wasm heap', async () => {
     await tf.setBackend('wasm');
     const backend = tf.backend();
-    const { x, filter, dy } = inputs(CASES[CASES.length - 1]!);
-    const before = backend.numDataIds();
     const c = CASES[CASES.length - 1]!;
-    const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
-      strides: [c.stride, c.stride],
-      pad: c.pad,
-      dataFormat: 'NHWC',
-      filterShape: filter.shape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor;
-    const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, {
-      strides: [c.stride, c.stride],
-      pad: c.pad,
-      dataFormat: 'NHWC',
-      inputShape: x.shape,
-    } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    const { x, filter, dy } = inputs(c);
+    const before = backend.numDataIds();
+    const dw = conv2dBackpropFilter(x, dy, filter.shape, c.stride, c.pad);
+    const dx = conv2dBackpropInput(dy, filter, x.shape, c.stride, c.pad);
     expect(backend.numDataIds()).toBe(before + 2);
     tf.dispose([dw, dx, x, filter, dy]);
   });

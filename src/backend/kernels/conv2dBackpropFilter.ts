@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import {
   conv2dPadded,
   disposeInfo,
+  forwardConvInfo,
   transposeInfo,
   type KernelArgs,
   type KernelScope,
@@ -19,16 +20,12 @@ export function conv2dBackpropFilterViaConv(backendName: string) {
     const scope: KernelScope = { backend: args.backend as tf.KernelBackend, backendName };
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    if (tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') {
-      throw new Error(`Conv2DBackpropFilter on ${backendName} supports NHWC only`);
-    }
-    const info = tf.backend_util.computeConv2DInfo(
+    const info = forwardConvInfo(
+      'Conv2DBackpropFilter',
+      scope,
       x.shape as [number, number, number, number],
       attrs.filterShape,
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
+      attrs,
     );
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
     const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, padInfo } = info;

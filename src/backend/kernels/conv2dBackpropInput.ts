@@ -3,6 +3,7 @@ import {
   callKernel,
   conv2dPadded,
   disposeInfo,
+  forwardConvInfo,
   transposeInfo,
   type KernelArgs,
   type KernelScope,
@@ -43,16 +44,12 @@ export function conv2dBackpropInputViaConv(backendName: string) {
     const scope: KernelScope = { backend: args.backend as tf.KernelBackend, backendName };
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    if (tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') {
-      throw new Error(`Conv2DBackpropInput on ${backendName} supports NHWC only`);
-    }
-    const info = tf.backend_util.computeConv2DInfo(
+    const info = forwardConvInfo(
+      'Conv2DBackpropInput',
+      scope,
       attrs.inputShape,
       filter.shape as [number, number, number, number],
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
+      attrs,
     );
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
     const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, padInfo } = info;

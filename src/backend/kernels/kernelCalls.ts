@@ -83,3 +83,26 @@ export function conv2dPadded(
   if (input !== x) disposeInfo(scope, input);
   return out;
 }
+
+type Shape4D = [number, number, number, number];
+
+/** Geometry of the forward conv whose gradient a backprop kernel computes; NHWC only. */
+export function forwardConvInfo(
+  kernelName: string,
+  scope: KernelScope,
+  inputShape: Shape4D,
+  filterShape: Shape4D,
+  attrs: Pick<tf.Conv2DBackpropFilterAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'>,
+): tf.backend_util.Conv2DInfo {
+  if (tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') {
+    throw new Error(`${kernelName} on ${scope.backendName} supports NHWC only`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
