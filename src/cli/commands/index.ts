@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command';
 import { backendsCommand } from './backends';
+import { modelsCommand } from './models';
 
 /** Every subcommand, in the order `--help` lists them. A new command is one file plus one line here. */
-export const COMMANDS: readonly CliCommand[] = [backendsCommand];
+export const COMMANDS: readonly CliCommand[] = [backendsCommand, modelsCommand];

@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs';
+import { ModuleLayer, single, type CallArgs, type Shape } from './moduleLayer';
+import { avgPool2x } from './resampling';
+import { SNConv2D } from './snConv2d';
+
+export interface ResBlockDownArgs {
+  filters: number;
+  /** Kernel of the two main-path convs: 3, or 9 for the generator's first block in one port. */
+  kernelSize?: number;
+  leakySlope: number;
+  /**
+   * False when the block's output feeds a normalisation directly (the generator's down path):
+   * a bias there is removed by the normalisation and would get no gradient.
+   */
+  outputBias?: boolean;
+  seed?: number;
+  name?: string;
+}
+
+/**
+ * BigGAN-style downsampling residual block:
+ *   skip = avgpool2(conv1x1(x)); main = avgpool2(conv(lrelu(conv(lrelu(x))))); out = skip + main.
+ */
+export class ResBlockDown extends ModuleLayer {
+  static readonly className = 'ResBlockDown';
+  readonly filters: number;
+  private readonly kernelSize: number;
+  private readonly leakySlope: number;
+  private readonly outputBias: boolean;
+  private readonly seed: number | undefined;
+  private skip!: SNConv2D;
+  private conv1!: SNConv2D;
+  private conv2!: SNConv2D;
+
+  constructor(args: ResBlockDownArgs) {
+    super({ name: args.name });
+    this.filters = args.filters;
+    this.kernelSize = args.kernelSize ?? 3;
+    this.leakySlope = args.leakySlope;
+    this.outputBias = args.outputBias ?? true;
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: Shape): void {
+    const { filters, kernelSize, seed, outputBias: useBias } = this;
+    const s = (k: number) => (seed === undefined ? undefined : seed + k);
+    this.skip = this.addChild(
+      'skip',
+      new SNConv2D({ filters, kernelSize: 1, useBias, seed: s(0) }),
+    );
+    this.conv1 = this.addChild('conv1', new SNConv2D({ filters, kernelSize, seed: s(1) }));
+    this.conv2 = this.addChild('conv2', new SNConv2D({ filters, kernelSize, useBias, seed: s(2) }));
+    ModuleLayer.buildChild(this.skip, inputShape);
+    ModuleLayer.buildChild(this.conv1, inputShape);
+    ModuleLayer.buildChild(this.conv2, [...inputShape.slice(0, -1), filters]);
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: CallArgs): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs) as tf.Tensor4D;
+      const skip = avgPool2x(this.skip.call(x, kwargs) as tf.Tensor4D);
+      let h: tf.Tensor = tf.leakyRelu(x, this.leakySlope);
+      h = tf.leakyRelu(this.conv1.call(h, kwargs), this.leakySlope);
+      h = avgPool2x(this.conv2.call(h, kwargs) as tf.Tensor4D);
+      return tf.add(skip, h);
+    });
+  }
+
+  override computeOutputShape(inputShape: Shape): Shape {
+    const [b, h, w] = inputShape;
+    return [b!, h! / 2, w! / 2, this.filters];
+  }
+}

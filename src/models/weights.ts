@@ -1,0 +1,73 @@
+import { UserError } from '../errors';
+import type { LayerVariable, ModuleLayer } from './layers/moduleLayer';
+import {
+  rawToTensor,
+  readSafetensorsFile,
+  tensorToRaw,
+  writeSafetensorsFile,
+  type RawTensor,
+} from './safetensors';
+
+/** Networks by the name that prefixes their weights in a file, e.g. { generator: G }. */
+export type NamedModules = Record<string, ModuleLayer>;
+
+/** Every weight of the networks under its stable name ('generator.down1.conv1.kernel'). */
+export function collectWeights(modules: NamedModules): Map<string, LayerVariable> {
+  const out = new Map<string, LayerVariable>();
+  for (const [prefix, module] of Object.entries(modules)) {
+    for (const [name, weight] of module.namedWeights(`${prefix}.`)) out.set(name, weight);
+  }
+  return out;
+}
+
+/** Writes the networks' weights (spectral-norm u vectors included) to a .safetensors file, atomically. */
+export async function saveWeights(
+  file: string,
+  modules: NamedModules,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  const tensors: Record<string, RawTensor> = {};
+  for (const [name, weight] of collectWeights(modules)) tensors[name] = tensorToRaw(weight.read());
+  await writeSafetensorsFile(file, tensors, { format: 'talking-heads', ...metadata });
+}
+
+/**
+ * Loads weights saved by saveWeights into built networks of the same configuration. Every
+ * expected tensor must be there with the same shape, and no other: a file for another model is
+ * a UserError naming the file and the first offending tensor. Returns the file's metadata.
+ */
+export async function loadWeights(
+  file: string,
+  modules: NamedModules,
+): Promise<Record<string, string>> {
+  const { tensors, metadata } = await readSafetensorsFile(file);
+  const expected = collectWeights(modules);
+  for (const [name, weight] of expected) {
+    const raw = tensors[name];
+    if (raw == null) throw new UserError(`${file}: missing tensor '${name}'`);
+    const shape = weight.shape as number[];
+    if (raw.shape.length !== shape.length || raw.shape.some((d, i) => d !== shape[i])) {
+      throw new UserError(
+        `${file}: tensor '${name}' has shape [${raw.shape}], the model needs [${shape}]`,
+      );
+    }
+  }
+  const unexpected = Object.keys(tensors).filter((name) => !expected.has(name));
+  if (unexpected.length > 0) {
+    const more = unexpected.length > 1 ? ` (and ${unexpected.length - 1} more)` : '';
+    throw new UserError(
+      `${file}: unexpected tensor '${unexpected[0]}'${more}: weights of another model?`,
+    );
+  }
+  for (const [name, weight] of expected) {
+    const value = rawToTensor(tensors[name]!, `${file}: ${name}`);
+    weight.write(value);
+    value.dispose();
+  }
+  return metadata;
+}
+
+/** Total trainable parameters of the networks. */
+export function countParams(modules: NamedModules): number {
+  return Object.values(modules).reduce((n, m) => n + m.countTrainableParams(), 0);
+}
