@@ -112,3 +112,8 @@ export abstract class ModuleLayer extends tf.layers.Layer {
 export function single(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   return Array.isArray(inputs) ? inputs[0]! : inputs;
 }
+
+/** The seed of a layer's k-th sub-layer: distinct initial weights, yet reproducible. */
+export function subSeed(seed: number | undefined, k: number): number | undefined {
+  return seed === undefined ? undefined : seed + k;
+}

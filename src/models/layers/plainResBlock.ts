@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModuleLayer, single, type CallArgs, type Shape } from './moduleLayer';
+import { ModuleLayer, single, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
 
 /** The discriminator's extra residual block, without normalisation: x + conv(lrelu(conv(lrelu(x)))). */
@@ -18,9 +18,14 @@ export class PlainResBlock extends ModuleLayer {
 
   override build(inputShape: Shape): void {
     const filters = inputShape[inputShape.length - 1]!;
-    const s = (k: number) => (this.seed === undefined ? undefined : this.seed + k);
-    this.conv1 = this.addChild('conv1', new SNConv2D({ filters, kernelSize: 3, seed: s(0) }));
-    this.conv2 = this.addChild('conv2', new SNConv2D({ filters, kernelSize: 3, seed: s(1) }));
+    this.conv1 = this.addChild(
+      'conv1',
+      new SNConv2D({ filters, kernelSize: 3, seed: subSeed(this.seed, 0) }),
+    );
+    this.conv2 = this.addChild(
+      'conv2',
+      new SNConv2D({ filters, kernelSize: 3, seed: subSeed(this.seed, 1) }),
+    );
     ModuleLayer.buildChild(this.conv1, inputShape);
     ModuleLayer.buildChild(this.conv2, inputShape);
     this.built = true;

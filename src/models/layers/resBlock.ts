@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { adaptiveInstanceNorm } from './adain';
-import { ModuleLayer, type CallArgs, type Shape } from './moduleLayer';
+import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
 
 /** Splits psi [batch, 2*sum(channels)] into (mean, std) pairs of the given channel counts. */
@@ -38,13 +38,15 @@ export class ResBlock extends ModuleLayer {
   override build(inputShape: Shape | Shape[]): void {
     const xShape = (inputShape as Shape[])[0]!;
     const filters = xShape[xShape.length - 1]!;
-    const s = (k: number) => (this.seed === undefined ? undefined : this.seed + k);
     // conv1 feeds AdaIN, which removes any per-channel constant: a bias would get no gradient.
     this.conv1 = this.addChild(
       'conv1',
-      new SNConv2D({ filters, kernelSize: 3, useBias: false, seed: s(0) }),
+      new SNConv2D({ filters, kernelSize: 3, useBias: false, seed: subSeed(this.seed, 0) }),
     );
-    this.conv2 = this.addChild('conv2', new SNConv2D({ filters, kernelSize: 3, seed: s(1) }));
+    this.conv2 = this.addChild(
+      'conv2',
+      new SNConv2D({ filters, kernelSize: 3, seed: subSeed(this.seed, 1) }),
+    );
     ModuleLayer.buildChild(this.conv1, xShape);
     ModuleLayer.buildChild(this.conv2, xShape);
     this.built = true;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModuleLayer, single, type CallArgs, type Shape } from './moduleLayer';
+import { ModuleLayer, single, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { avgPool2x } from './resampling';
 import { SNConv2D } from './snConv2d';
 
@@ -43,13 +43,18 @@ export class ResBlockDown extends ModuleLayer {
 
   override build(inputShape: Shape): void {
     const { filters, kernelSize, seed, outputBias: useBias } = this;
-    const s = (k: number) => (seed === undefined ? undefined : seed + k);
     this.skip = this.addChild(
       'skip',
-      new SNConv2D({ filters, kernelSize: 1, useBias, seed: s(0) }),
+      new SNConv2D({ filters, kernelSize: 1, useBias, seed: subSeed(seed, 0) }),
     );
-    this.conv1 = this.addChild('conv1', new SNConv2D({ filters, kernelSize, seed: s(1) }));
-    this.conv2 = this.addChild('conv2', new SNConv2D({ filters, kernelSize, useBias, seed: s(2) }));
+    this.conv1 = this.addChild(
+      'conv1',
+      new SNConv2D({ filters, kernelSize, seed: subSeed(seed, 1) }),
+    );
+    this.conv2 = this.addChild(
+      'conv2',
+      new SNConv2D({ filters, kernelSize, useBias, seed: subSeed(seed, 2) }),
+    );
     ModuleLayer.buildChild(this.skip, inputShape);
     ModuleLayer.buildChild(this.conv1, inputShape);
     ModuleLayer.buildChild(this.conv2, [...inputShape.slice(0, -1), filters]);

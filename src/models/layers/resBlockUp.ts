@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { adaptiveInstanceNorm } from './adain';
-import { ModuleLayer, type CallArgs, type Shape } from './moduleLayer';
+import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { splitAdainParams } from './resBlock';
 import { upsample2x, type UpsamplingMode } from './resampling';
 import { SNConv2D } from './snConv2d';
@@ -45,14 +45,19 @@ export class ResBlockUp extends ModuleLayer {
     const [b, h, w] = xShape;
     const up: Shape = [b!, h! * 2, w! * 2, xShape[3]!];
     const { filters } = this;
-    const s = (k: number) => (this.seed === undefined ? undefined : this.seed + k);
-    this.skip = this.addChild('skip', new SNConv2D({ filters, kernelSize: 1, seed: s(0) }));
+    this.skip = this.addChild(
+      'skip',
+      new SNConv2D({ filters, kernelSize: 1, seed: subSeed(this.seed, 0) }),
+    );
     // conv1 feeds AdaIN, which removes any per-channel constant: a bias would get no gradient.
     this.conv1 = this.addChild(
       'conv1',
-      new SNConv2D({ filters, kernelSize: 3, useBias: false, seed: s(1) }),
+      new SNConv2D({ filters, kernelSize: 3, useBias: false, seed: subSeed(this.seed, 1) }),
     );
-    this.conv2 = this.addChild('conv2', new SNConv2D({ filters, kernelSize: 3, seed: s(2) }));
+    this.conv2 = this.addChild(
+      'conv2',
+      new SNConv2D({ filters, kernelSize: 3, seed: subSeed(this.seed, 2) }),
+    );
     ModuleLayer.buildChild(this.skip, up);
     ModuleLayer.buildChild(this.conv1, up);
     ModuleLayer.buildChild(this.conv2, [...up.slice(0, -1), filters]);

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModuleLayer, single, type CallArgs, type LayerVariable, type Shape } from './moduleLayer';
+import {
+  ModuleLayer,
+  single,
+  subSeed,
+  type CallArgs,
+  type LayerVariable,
+  type Shape,
+} from './moduleLayer';
 import { SNConv2D } from './snConv2d';
 
 /**
@@ -29,11 +36,11 @@ export class SelfAttention extends ModuleLayer {
     // A bias on g adds the same logit to a whole row: softmax removes it, so it would get no gradient.
     this.g = this.addChild(
       'g',
-      new SNConv2D({ filters: reduced, kernelSize: 1, useBias: false, seed: seed && seed + 1 }),
+      new SNConv2D({ filters: reduced, kernelSize: 1, useBias: false, seed: subSeed(seed, 1) }),
     );
     this.h = this.addChild(
       'h',
-      new SNConv2D({ filters: c, kernelSize: 1, seed: seed && seed + 2 }),
+      new SNConv2D({ filters: c, kernelSize: 1, seed: subSeed(seed, 2) }),
     );
     for (const conv of [this.f, this.g, this.h]) ModuleLayer.buildChild(conv, inputShape);
     this.gamma = this.addNamedWeight('gamma', [1], tf.initializers.zeros());
