@@ -1,12 +1,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterViaConv } from '../kernels/conv2dBackpropFilter';
 import { replaceKernels } from '../kernels/replaceKernels';
+import { resizeBilinearGradOnHost } from '../kernels/resizeBilinearGrad';
 
 /**
- * The cpu backend's own Conv2DBackpropFilter is a scalar loop about 50x slower than its forward
+ * Kernels replaced on the cpu backend when it is chosen for work. Its own Conv2DBackpropFilter is a scalar loop about 50x slower than its forward
  * conv (227 s against 4.3 s for 1x128x128x64, 3x3, 64->64); as a forward conv it costs about
- * as much as the forward pass. Registered only when the cpu backend is chosen for work, so
- * tests that use the cpu backend as a reference keep its original kernel.
+ * as much as the forward pass. Registered by initBackend only, so tests that use the cpu backend
+ * as a reference keep its original kernels.
  */
 export const CPU_FAST_KERNELS: readonly tf.KernelConfig[] = [
   {
@@ -14,6 +15,8 @@ export const CPU_FAST_KERNELS: readonly tf.KernelConfig[] = [
     backendName: 'cpu',
     kernelFunc: conv2dBackpropFilterViaConv('cpu'),
   },
+  // The shipped one ignores halfPixelCenters and swaps height and width (resizeBilinearGrad.ts).
+  { kernelName: 'ResizeBilinearGrad', backendName: 'cpu', kernelFunc: resizeBilinearGradOnHost },
 ];
 
 export function registerCpuFastKernels(): void {

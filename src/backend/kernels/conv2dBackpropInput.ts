@@ -1,13 +1,31 @@
 import * as tf from '@tensorflow/tfjs';
+import { outputFromFloats, readFloats } from './hostData';
 import {
   callKernel,
   conv2dPadded,
   disposeInfo,
   forwardConvInfo,
-  transposeInfo,
   type KernelArgs,
   type KernelScope,
 } from './kernelCalls';
+
+/**
+ * W[kh,kw,ci,co] -> W[KH-1-kh, KW-1-kw, co, ci], on the host: the filter is small, and the wasm
+ * Reverse kernel takes ~40 ms for a 3x3x256x256 filter, longer than the convolution itself.
+ */
+function flippedSwappedKernel(backend: tf.KernelBackend, filter: tf.TensorInfo): tf.TensorInfo {
+  const [kh, kw, ci, co] = filter.shape as [number, number, number, number];
+  const w = readFloats(backend, filter);
+  const out = new Float32Array(w.length);
+  for (let h = 0; h < kh; h++)
+    for (let x = 0; x < kw; x++) {
+      const src = (h * kw + x) * ci * co;
+      const dst = ((kh - 1 - h) * kw + (kw - 1 - x)) * co * ci;
+      for (let i = 0; i < ci; i++)
+        for (let o = 0; o < co; o++) out[dst + o * ci + i] = w[src + i * co + o]!;
+    }
+  return outputFromFloats(backend, [kh, kw, co, ci], out);
+}
 
 /** Puts stride-1 zeros after every spatial sample of an NHWC tensor (trailing zeros kept). */
 function zeroUpsample(
@@ -63,9 +81,7 @@ export function conv2dBackpropInputViaConv(backendName: string) {
       right: w + kw - 1 - ow * sw - left,
     };
 
-    const flipped = callKernel(scope, 'Reverse', { x: filter }, { dims: [0, 1] });
-    const kernel = transposeInfo(scope, flipped, [0, 1, 3, 2]);
-    disposeInfo(scope, flipped);
+    const kernel = flippedSwappedKernel(scope.backend, filter);
     const up = zeroUpsample(scope, dy, sh, sw);
     const dx = conv2dPadded(scope, up, kernel, pads, [1, 1]);
     if (up !== dy) disposeInfo(scope, up);

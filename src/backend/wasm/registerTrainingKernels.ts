@@ -2,12 +2,14 @@ import type * as tf from '@tensorflow/tfjs';
 import { conv2dBackpropFilterViaConv } from '../kernels/conv2dBackpropFilter';
 import { conv2dBackpropInputViaConv } from '../kernels/conv2dBackpropInput';
 import { replaceKernels } from '../kernels/replaceKernels';
+import { resizeBilinearGradOnHost } from '../kernels/resizeBilinearGrad';
 import { maxPoolGradWasm } from './maxPoolGrad';
 import { unsortedSegmentSumWasm } from './unsortedSegmentSum';
 
 /**
  * Kernels that training needs and the shipped wasm backend lacks (Conv2DBackpropFilter,
- * UnsortedSegmentSum), gets wrong (MaxPoolGrad) or runs ~10x slower than a forward conv
+ * UnsortedSegmentSum), gets wrong (MaxPoolGrad; ResizeBilinearGrad, which ignores
+ * halfPixelCenters and swaps height and width) or runs ~10x slower than a forward conv
  * (Conv2DBackpropInput).
  */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
@@ -23,6 +25,7 @@ export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   },
   { kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSumWasm },
   { kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGradWasm },
+  { kernelName: 'ResizeBilinearGrad', backendName: 'wasm', kernelFunc: resizeBilinearGradOnHost },
 ];
 
 export function registerWasmTrainingKernels(): void {

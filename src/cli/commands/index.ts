@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { backendsCommand } from './backends';
 import { modelsCommand } from './models';
+import { weightsCommand } from './weights';
 
 /** Every subcommand, in the order `--help` lists them. A new command is one file plus one line here. */
-export const COMMANDS: readonly CliCommand[] = [backendsCommand, modelsCommand];
+export const COMMANDS: readonly CliCommand[] = [backendsCommand, modelsCommand, weightsCommand];

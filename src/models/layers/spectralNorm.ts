@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { detach } from '../../losses/detach';
 import type { Initializer, LayerVariable } from './moduleLayer';
 
 const EPS = 1e-12;
@@ -6,15 +7,6 @@ const EPS = 1e-12;
 function normalize(x: tf.Tensor): tf.Tensor {
   return tf.div(x, tf.add(tf.norm(x), EPS));
 }
-
-/**
- * Passes its input forward but no gradient back: the power-iteration vectors are constants
- * for the gradient, as in PyTorch's spectral_norm (computed under no_grad).
- */
-const constantForGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
-  value: tf.clone(args[0] as tf.Tensor),
-  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
-}));
 
 /**
  * Spectral normalisation of a conv or dense kernel (Miyato et al. 2018): W / sigma(W), with
@@ -39,10 +31,11 @@ export class SpectralNorm {
       const w = this.kernel.read();
       const out = w.shape[w.shape.length - 1]!;
       const matrix = tf.reshape(w, [-1, out]); // [fanIn, out]
+      // u and v are constants for the gradient, as PyTorch computes them under no_grad.
       let u = tf.reshape(normalize(this.u.read()), [out, 1]);
-      const v = constantForGradient(normalize(tf.matMul(matrix, u))) as tf.Tensor; // [fanIn, 1]
+      const v = detach(normalize(tf.matMul(matrix, u))); // [fanIn, 1]
       if (training) {
-        u = constantForGradient(normalize(tf.matMul(matrix, v, true, false))) as tf.Tensor;
+        u = detach(normalize(tf.matMul(matrix, v, true, false)));
         this.u.write(tf.reshape(u, [out]));
       }
       const sigma = tf.sum(tf.mul(v, tf.matMul(matrix, u)));

@@ -1,0 +1,21 @@
+/** The weight of each loss term; defaults are the paper's (METHOD.md). */
+export interface LossWeights {
+  /** Feature matching inside L_ADV. */
+  featureMatching: number;
+  /** L_MCH, embedding to W column. */
+  embeddingMatch: number;
+  /** L_CNT's VGG19 (ImageNet) term. */
+  vgg19: number;
+  /** L_CNT's VGG-Face term. */
+  vggface: number;
+  /** L_CNT's face-api term: the offline stand-in for VGG-Face when no VGG weights are given. */
+  faceapi: number;
+}
+
+export const PAPER_LOSS_WEIGHTS: Readonly<LossWeights> = {
+  featureMatching: 10,
+  embeddingMatch: 80,
+  vgg19: 1e-2,
+  vggface: 2e-3,
+  faceapi: 2e-3,
+};
