@@ -15,6 +15,7 @@ import { promises as fsp } from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
+import { fileError, printable, quote, setOwn } from '../oneLine';
 
 /** The typed array holding each dtype's elements (F16 and BF16 as their raw 16-bit patterns). */
 export interface SafetensorsArrays {
@@ -380,7 +381,7 @@ export async function writeSafetensorsFile(
     await fsp.rename(temporary, file);
   } catch (err) {
     await fsp.rm(temporary, { force: true }).catch(() => undefined);
-    throw fileError(file, err, 'write');
+    throw fileError(file, err, 'write', 'a .safetensors file');
   }
   await syncDirectory(path.dirname(file));
 }
@@ -405,35 +406,9 @@ export async function readSafetensorsFile(file: string): Promise<SafetensorsCont
   try {
     bytes = await fsp.readFile(file);
   } catch (err) {
-    throw fileError(file, err, 'read');
+    throw fileError(file, err, 'read', 'a .safetensors file');
   }
   return decodeSafetensors(bytes, file);
-}
-
-function fileError(file: string, err: unknown, action: 'read' | 'write'): UserError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const where = printable(file);
-  switch (code) {
-    case 'ENOENT':
-      return new UserError(
-        action === 'read'
-          ? `${where}: no such file`
-          : `${where}: cannot write: no such directory ${printable(path.dirname(file))}`,
-      );
-    case 'EISDIR':
-      return new UserError(`${where}: is a directory, not a .safetensors file`);
-    case 'ENOTDIR':
-      return new UserError(`${where}: a parent of the path is not a directory`);
-    case 'EACCES':
-    case 'EPERM':
-      return new UserError(`${where}: cannot ${action}: permission denied`);
-    case 'ENOSPC':
-      return new UserError(`${where}: cannot write: no space left on the device`);
-    default:
-      return new UserError(
-        `${where}: cannot ${action}: ${printable(err instanceof Error ? err.message : `${err}`)}`,
-      );
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -636,30 +611,6 @@ function jsonType(value: unknown): string {
 function describe(value: unknown): string {
   if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
   return typeof value;
-}
-
-/** Sets an own property even for names like "__proto__", which plain assignment would not. */
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
-}
-
-/** 'name' with control characters escaped, so a message stays on one line. */
-function quote(name: string): string {
-  return `'${printable(name)}'`;
-}
-
-function printable(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
-  }
-  return out;
 }
 
 /** Reverses the bytes of each `size`-byte element in place (big-endian hosts only). */

@@ -20,6 +20,7 @@ import { unzipSync } from 'fflate';
 import { BufferReader, Parser } from 'pickleparser';
 import { UserError } from '../errors';
 import type { RawTensor, SafetensorsDtype } from './safetensors';
+import { printable, quote, setOwn } from '../oneLine';
 
 export interface TorchCheckpoint {
   /** The state dict's tensors, in its order. */
@@ -648,28 +649,4 @@ function listOf(items: string[], max = 8): string {
 
 function messageOf(err: unknown): string {
   return printable(err instanceof Error ? err.message : String(err));
-}
-
-/** Sets an own property even for names like "__proto__", which plain assignment would not. */
-function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
-}
-
-/** 'name' with control characters escaped, so a message stays on one line. */
-function quote(name: string): string {
-  return `'${printable(name)}'`;
-}
-
-function printable(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
-  }
-  return out;
 }

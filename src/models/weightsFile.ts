@@ -3,9 +3,9 @@
  * users rename files, and torchvision's '.pth' files come in more than one layout.
  */
 import { promises as fsp } from 'fs';
-import { UserError } from '../errors';
 import { decodeSafetensors, type RawTensor } from './safetensors';
 import { readTorchCheckpoint, torchLayout } from './torchCheckpoint';
+import { fileError } from '../oneLine';
 
 export type WeightsFormat = 'safetensors' | 'pytorch';
 
@@ -48,35 +48,6 @@ async function readBytes(file: string): Promise<Uint8Array> {
   try {
     return await fsp.readFile(file);
   } catch (err) {
-    throw readError(file, err);
+    throw fileError(file, err, 'read', 'a weights file');
   }
-}
-
-function readError(file: string, err: unknown): UserError {
-  const where = printable(file);
-  switch ((err as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return new UserError(`${where}: no such file`);
-    case 'EISDIR':
-      return new UserError(`${where}: is a directory, not a weights file`);
-    case 'ENOTDIR':
-      return new UserError(`${where}: a parent of the path is not a directory`);
-    case 'EACCES':
-    case 'EPERM':
-      return new UserError(`${where}: cannot read: permission denied`);
-    default:
-      return new UserError(
-        `${where}: cannot read: ${printable(err instanceof Error ? err.message : String(err))}`,
-      );
-  }
-}
-
-/** The text with control characters escaped, so a message stays on one line. */
-function printable(text: string): string {
-  let out = '';
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    out += code < 0x20 || code === 0x7f ? `\\u${code.toString(16).padStart(4, '0')}` : ch;
-  }
-  return out;
 }
