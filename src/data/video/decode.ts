@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { UserError } from '../../errors';
+import { printable } from '../../oneLine';
+import { resolveBinary } from './binaries';
+import { probeVideo } from './probe';
+import { lastLine } from './run';
+
+export interface DecodedFrame {
+  /** 0-based position in the decoded sequence. */
+  index: number;
+  width: number;
+  height: number;
+  /** Row-major RGB, 3 bytes per pixel. */
+  rgb: Uint8Array;
+}
+
+export interface DecodeOptions {
+  /** Resize every frame to this size (ffmpeg's bicubic scaler). */
+  size?: { width: number; height: number };
+  /** Resample to this frame rate. */
+  fps?: number;
+}
+
+/**
+ * Streams a video's frames as RGB through a raw pipe, one at a time: memory stays bounded
+ * whatever the video's length, because ffmpeg waits while the consumer works. Stopping early
+ * kills ffmpeg. A failure (corrupt or truncated data) is a UserError naming the file.
+ */
+export async function* decodeFrames(
+  file: string,
+  options: DecodeOptions = {},
+): AsyncGenerator<DecodedFrame> {
+  const info = await probeVideo(file);
+  const width = options.size?.width ?? info.width;
+  const height = options.size?.height ?? info.height;
+  const filters = [
+    ...(options.fps ? [`fps=${options.fps}`] : []),
+    ...(options.size ? [`scale=${width}:${height}:flags=bicubic`] : []),
+  ];
+  const args = [
+    '-v',
+    'error',
+    '-xerror', // stop at the first damaged packet instead of decoding around it
+    '-nostdin',
+    '-i',
+    file,
+    ...(filters.length ? ['-vf', filters.join(',')] : []),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    'pipe:1',
+  ];
+  const child = spawn(resolveBinary('ffmpeg'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (e) =>
+      reject(new UserError(`${printable(file)}: cannot run ffmpeg: ${e.message}`)),
+    );
+    child.on('close', resolve);
+  });
+
+  const frameBytes = width * height * 3;
+  let pending: Buffer = Buffer.alloc(0);
+  let index = 0;
+  let finished = false;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= frameBytes) {
+        const rgb = new Uint8Array(pending.subarray(0, frameBytes));
+        pending = pending.subarray(frameBytes);
+        yield { index: index++, width, height, rgb };
+      }
+    }
+    const code = await exited;
+    finished = true;
+    if (code !== 0) throw new UserError(`${printable(file)}: ${lastLine(stderr)}`);
+    if (pending.length > 0) throw new UserError(`${printable(file)}: the last frame is incomplete`);
+  } finally {
+    if (!finished) {
+      child.kill('SIGKILL');
+      await exited.catch(() => undefined);
+    }
+  }
+}
