@@ -12,6 +12,8 @@ import { SelfAttention } from './layers/selfAttention';
 export class EncoderTrunk extends ModuleLayer {
   static readonly className = 'EncoderTrunk';
   private readonly stages: ModuleLayer[] = [];
+  /** Each stage's output shape without the batch axis, recorded as the stages are built. */
+  private readonly stageShapes: Shape[] = [];
 
   constructor(
     private readonly config: ModelConfig,
@@ -34,6 +36,7 @@ export class EncoderTrunk extends ModuleLayer {
       ModuleLayer.buildChild(block, shape);
       shape = block.computeOutputShape(shape);
       this.stages.push(block);
+      this.stageShapes.push(shape.slice(1));
       if (this.attentionAt.includes(sizes[i]!)) {
         const attention = this.addChild(
           `attention${i + 1}`,
@@ -41,6 +44,7 @@ export class EncoderTrunk extends ModuleLayer {
         );
         ModuleLayer.buildChild(attention, shape);
         this.stages.push(attention);
+        this.stageShapes.push(shape.slice(1));
       }
     });
     this.built = true;
@@ -60,8 +64,9 @@ export class EncoderTrunk extends ModuleLayer {
     });
   }
 
+  /** One shape per stage, attention included, matching what call() returns. */
   override computeOutputShape(inputShape: Shape | Shape[]): Shape[] {
     const batch = (inputShape as Shape[])[0]![0]!;
-    return encoderSizes(this.config).map((s, i) => [batch, s, s, encoderWidths(this.config)[i]!]);
+    return this.stageShapes.map((shape) => [batch, ...shape]);
   }
 }

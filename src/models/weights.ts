@@ -66,8 +66,3 @@ export async function loadWeights(
   }
   return metadata;
 }
-
-/** Total trainable parameters of the networks. */
-export function countParams(modules: NamedModules): number {
-  return Object.values(modules).reduce((n, m) => n + m.countTrainableParams(), 0);
-}

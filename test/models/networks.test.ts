@@ -75,6 +75,13 @@ describe('tiny preset shapes', () => {
       [2, 4, 4, 32],
       [2, 4, 4, 32], // the extra residual block
     ]);
+    // The declared output shapes are the ones call() produces: score, every stage, v.
+    expect(
+      D.computeOutputShape([
+        [2, S, S, 3],
+        [2, S, S, 3],
+      ]),
+    ).toEqual([[2], ...d.features.map((f) => f.shape), [2, tiny.embeddingSize]]);
     G.enterFinetuning(tf.zeros([G.psiLength]));
     expect(G.generate(y).shape).toEqual([2, S, S, 3]);
     D.enterFinetuning(tf.zeros([tiny.embeddingSize]));

@@ -28,7 +28,7 @@ export abstract class SNKernelLayer extends ModuleLayer {
   private readonly normalized: boolean;
   private readonly useBias: boolean;
   private readonly kernelInitializer: Initializer;
-  protected readonly seed: number | undefined;
+  private readonly seed: number | undefined;
   private kernel!: LayerVariable;
   private bias: LayerVariable | undefined;
   private norm: SpectralNorm | undefined;
