@@ -61,11 +61,12 @@ export async function runCli(
   io: CliIO = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   let logLevel = 'info';
+  let exitCode = 0;
   try {
     const columns = (io.stdout as NodeJS.WriteStream).columns;
     const parser = buildParser(argv, columns, (args) => {
       logLevel = args.logLevel;
-      return createContext(args, io);
+      return createContext(args, io, (code) => (exitCode = code));
     });
     // With a parse callback yargs hands back --help/--version text instead of printing it.
     let output = '';
@@ -73,7 +74,7 @@ export async function runCli(
       output = text;
     });
     if (output) io.stdout.write(output + '\n');
-    return 0;
+    return exitCode;
   } catch (err) {
     if (err instanceof UsageError || isUserError(err)) {
       io.stderr.write(`${NAME}: ${oneLine(err.message)}\n`);
