@@ -37,7 +37,10 @@ const hasExtension = (file: string, extensions: string[]) =>
  * detect, landmark and crop with the same rule as preprocess. In a folder, photos without a face
  * are reported and skipped; fewer usable photos than `shots` gives a warning, none an error.
  */
-export async function loadPersonShots(input: string, options: PersonShotOptions): Promise<PersonShots> {
+export async function loadPersonShots(
+  input: string,
+  options: PersonShotOptions,
+): Promise<PersonShots> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(input);
@@ -73,7 +76,12 @@ export async function loadPersonShots(input: string, options: PersonShotOptions)
     if (shots.frames.length === options.shots) break;
     try {
       const image = await readImage(photo);
-      const clip = await buildFaceClip(photo, [{ index: 0, image }], options.landmarker, clipOptions);
+      const clip = await buildFaceClip(
+        photo,
+        [{ index: 0, image }],
+        options.landmarker,
+        clipOptions,
+      );
       shots.frames.push(clip.frames[0]!);
       shots.points.push(clip.points[0]!);
       shots.sources.push(photo);

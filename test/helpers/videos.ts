@@ -14,7 +14,10 @@ function window(image: RgbImage, left: number, top: number, width: number, heigh
     for (let x = 0; x < width; x++) {
       const sx = left + x;
       if (sx < 0 || sx >= image.width) continue;
-      out.set(image.rgb.subarray((sy * image.width + sx) * 3, (sy * image.width + sx) * 3 + 3), (y * width + x) * 3);
+      out.set(
+        image.rgb.subarray((sy * image.width + sx) * 3, (sy * image.width + sx) * 3 + 3),
+        (y * width + x) * 3,
+      );
     }
   }
   return out;

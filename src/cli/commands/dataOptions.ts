@@ -6,13 +6,21 @@ import { UsageError } from '../options';
 /** Options shared by the commands that write a store (preprocess, synth). */
 export function storeSettingsOptions<T>(parser: Argv<T>) {
   return parser
-    .option('size', { type: 'number', default: 256, describe: 'Side of the stored face crops (px)' })
+    .option('size', {
+      type: 'number',
+      default: 256,
+      describe: 'Side of the stored face crops (px)',
+    })
     .option('frames', {
       type: 'number',
       default: 32,
       describe: 'Frames sampled per video, evenly spread',
     })
-    .option('jpeg-quality', { type: 'number', default: 95, describe: 'JPEG quality of stored frames' })
+    .option('jpeg-quality', {
+      type: 'number',
+      default: 95,
+      describe: 'JPEG quality of stored frames',
+    })
     .check((args) => {
       for (const [name, value, min, max] of [
         ['--size', args.size, 16, 4096],
@@ -32,7 +40,7 @@ export function cropOptions<T>(parser: Argv<T>) {
     .option('crop-scale', {
       type: 'number',
       default: DEFAULT_CROP.scale,
-      describe: 'Crop side as a multiple of the landmarks\' bounding box',
+      describe: "Crop side as a multiple of the landmarks' bounding box",
     })
     .option('crop-offset-y', {
       type: 'number',
@@ -55,7 +63,10 @@ type SettingsArgs = ArgumentsCamelCase<{
   cropOffsetY: number;
 }>;
 
-export function settingsFromArgs(args: SettingsArgs, producer: StoreSettings['producer']): StoreSettings {
+export function settingsFromArgs(
+  args: SettingsArgs,
+  producer: StoreSettings['producer'],
+): StoreSettings {
   return {
     format: STORE_FORMAT,
     producer,

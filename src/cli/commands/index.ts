@@ -1,7 +1,15 @@
 import type { CliCommand } from '../command';
 import { backendsCommand } from './backends';
 import { modelsCommand } from './models';
+import { preprocessCommand } from './preprocess';
+import { storeCommand } from './store';
 import { weightsCommand } from './weights';
 
 /** Every subcommand, in the order `--help` lists them. A new command is one file plus one line here. */
-export const COMMANDS: readonly CliCommand[] = [backendsCommand, modelsCommand, weightsCommand];
+export const COMMANDS: readonly CliCommand[] = [
+  backendsCommand,
+  modelsCommand,
+  weightsCommand,
+  preprocessCommand,
+  storeCommand,
+];

@@ -12,9 +12,7 @@ export function formatPreprocessSummary(summary: PreprocessSummary, out: string)
       `${failed.length} failed, of ${summary.total} videos; ${framesStored} frames stored in ${seconds.toFixed(1)} s ` +
       `(${perSecond(framesStored)} stored frames/s, ${perSecond(framesDecoded)} decoded frames/s)`,
     ...failed.map((f) => `failed: ${f.source}: ${f.reason}`),
-    summary.interrupted
-      ? `run the same command again to resume into ${out}`
-      : `store: ${out}`,
+    summary.interrupted ? `run the same command again to resume into ${out}` : `store: ${out}`,
   ];
   return lines.join('\n') + '\n';
 }
@@ -45,7 +43,7 @@ export const preprocessCommand = defineCommand({
       .option('shard', {
         type: 'number',
         default: 0,
-        describe: 'This job\'s shard, 0-based (array jobs: the task index)',
+        describe: "This job's shard, 0-based (array jobs: the task index)",
       })
       .option('num-shards', {
         type: 'number',
@@ -75,8 +73,6 @@ export const preprocessCommand = defineCommand({
         import('../progress'),
         import('./dataOptions'),
       ]);
-    await ctx.initBackend();
-    const landmarker = await FaceLandmarker.load();
     const controller = new AbortController();
     // First Ctrl-C: finish the video in hand, write the index, exit. A second one kills.
     const onInterrupt = () => {
@@ -94,7 +90,10 @@ export const preprocessCommand = defineCommand({
         shard: args.shard,
         numShards: args.numShards,
         retryFailed: args.retryFailed,
-        landmarker,
+        loadLandmarker: async () => {
+          await ctx.initBackend();
+          return FaceLandmarker.load();
+        },
         log: ctx.log,
         progress: (total) => createProgress(total, 'videos', ctx.stderr),
         signal: controller.signal,

@@ -179,7 +179,9 @@ export class EpisodeSampler {
       plans.map(async (plan, b) => {
         const record = this.store.getVideo(plan.key);
         if (!record)
-          throw new UserError(`${printable(this.store.path)}: indexed video ${plan.key} is missing`);
+          throw new UserError(
+            `${printable(this.store.path)}: indexed video ${plan.key} is missing`,
+          );
         await Promise.all(
           plan.frames.map(async (j, slot) => {
             const isTarget = slot === k;

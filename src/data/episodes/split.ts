@@ -15,7 +15,10 @@ export interface SplitOptions {
  * of it (at least one when the fraction is positive and there are two or more; never all).
  * Splitting by identity, not by video, keeps every video of a held-out person unseen.
  */
-export function heldoutIdentities(identities: readonly string[], options: SplitOptions): Set<string> {
+export function heldoutIdentities(
+  identities: readonly string[],
+  options: SplitOptions,
+): Set<string> {
   const n = identities.length;
   if (options.heldoutFraction <= 0 || n < 2) return new Set();
   const count = Math.min(n - 1, Math.max(1, Math.round(options.heldoutFraction * n)));

@@ -2,7 +2,13 @@ import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
 import type { RgbImage } from '../image';
 import { clipLandmarks } from '../landmarks/clipLandmarks';
-import { cropBoxFromPoints, cropImage, pointsInCrop, type CropBox, type CropGeometry } from '../landmarks/crop';
+import {
+  cropBoxFromPoints,
+  cropImage,
+  pointsInCrop,
+  type CropBox,
+  type CropGeometry,
+} from '../landmarks/crop';
 import type { FaceLandmarker } from '../landmarks/landmarker';
 import { meanPoints, type Points } from '../landmarks/points';
 

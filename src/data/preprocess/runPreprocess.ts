@@ -22,7 +22,8 @@ export interface PreprocessOptions {
   numShards: number;
   /** Try videos that failed in an earlier run again. */
   retryFailed: boolean;
-  landmarker: FaceLandmarker;
+  /** Called once the input and the store have been checked, so bad input fails fast. */
+  loadLandmarker: () => Promise<FaceLandmarker>;
   log: Logger;
   progress?: (total: number) => Progress;
   /** Stops after the video in hand (Ctrl-C); the store stays consistent and resumable. */
@@ -73,6 +74,7 @@ export async function runPreprocess(options: PreprocessOptions): Promise<Preproc
       options.retryFailed ? !store.hasVideo(v.key) : !store.isDone(v.key),
     );
     summary.alreadyDone = videos.length - todo.length;
+    const landmarker = todo.length > 0 ? await options.loadLandmarker() : undefined;
     if (summary.alreadyDone > 0)
       log.info(`resuming: ${summary.alreadyDone} of ${videos.length} videos already done`);
     const progress = options.progress?.(todo.length);
@@ -82,7 +84,7 @@ export async function runPreprocess(options: PreprocessOptions): Promise<Preproc
         break;
       }
       try {
-        const processed = await processVideo(video, settings, options.landmarker, options.minFrames);
+        const processed = await processVideo(video, settings, landmarker!, options.minFrames);
         await store.putVideo(processed.record, processed.jpegs);
         summary.done++;
         summary.framesStored += processed.jpegs.length;
