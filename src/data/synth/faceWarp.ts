@@ -41,7 +41,7 @@ export const FLOW_STEPS = 4;
 /** The most any step may stretch along `down`: its backward slope stays >= 1 - this > 0. */
 const MAX_STEP_SLOPE = 0.8;
 /** Inner-lip gap added at mouth = 1, in mouth widths (a wide-open mouth). */
-const MOUTH_GAP = 0.6;
+const MOUTH_GAP = 0.5;
 /** How much of the mouth's opening goes to the upper lip (the jaw takes the rest). */
 const UPPER_LIP_SHARE = 0.25;
 /** Lid gap left at closure 1, as a fraction of the open gap. */
@@ -80,6 +80,8 @@ export class RbfFlow {
   private readonly inv: Float64Array;
   /** sup |phi|: brackets a step's inverse. */
   private readonly bound: number;
+  /** The box holding every RBF's support: outside it phi is 0, a one-test answer. */
+  private readonly box = { left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity };
   private readonly grad = new Float64Array(3);
 
   constructor(
@@ -94,6 +96,12 @@ export class RbfFlow {
     this.weight = Float64Array.from(used, (t) => t.weight);
     this.inv = Float64Array.from(used, (t) => 1 / (16 * t.radius * t.radius));
     this.bound = used.reduce((sum, t) => sum + Math.abs(t.weight), 0);
+    for (const t of used) {
+      this.box.left = Math.min(this.box.left, t.x - 4 * t.radius);
+      this.box.right = Math.max(this.box.right, t.x + 4 * t.radius);
+      this.box.top = Math.min(this.box.top, t.y - 4 * t.radius);
+      this.box.bottom = Math.max(this.box.bottom, t.y + 4 * t.radius);
+    }
   }
 
   get empty(): boolean {
@@ -101,6 +109,8 @@ export class RbfFlow {
   }
 
   phi(x: number, y: number): number {
+    const box = this.box;
+    if (x <= box.left || x >= box.right || y <= box.top || y >= box.bottom) return 0;
     let sum = 0;
     for (let k = 0; k < this.weight.length; k++) {
       const ex = x - this.cx[k]!;
@@ -141,13 +151,26 @@ export class RbfFlow {
     return g;
   }
 
-  /** Output -> source (all steps), written to out[0], out[1]. */
+  /** Output -> source (all steps), written to out[0], out[1]. The pixel loop's hot path. */
   backwardInto(x: number, y: number, out: Float64Array | number[]): void {
+    const { cx, cy, weight, inv, box, downX, downY } = this;
+    const n = weight.length;
     for (let s = 0; s < this.steps; s++) {
-      const f = this.phi(x, y);
-      if (f === 0) break; // outside every RBF's support: the remaining steps stay put too
-      x -= this.downX * f;
-      y -= this.downY * f;
+      // Outside every support phi is 0, and the remaining steps leave the point where it is.
+      if (x <= box.left || x >= box.right || y <= box.top || y >= box.bottom) break;
+      let f = 0;
+      for (let k = 0; k < n; k++) {
+        const ex = x - cx[k]!;
+        const ey = y - cy[k]!;
+        const t = (ex * ex + ey * ey) * inv[k]!;
+        if (t >= 1) continue;
+        const p2 = (1 - t) * (1 - t);
+        const p4 = p2 * p2;
+        f += weight[k]! * p4 * p4;
+      }
+      if (f === 0) break;
+      x -= downX * f;
+      y -= downY * f;
     }
     out[0] = x;
     out[1] = y;
@@ -268,10 +291,10 @@ const kernel = (rho: number) => Math.max(0, 1 - (rho * rho) / 16) ** 8;
 
 /**
  * The mouth opens about a line UPPER_LIP_SHARE of the way down the inner-lip gap. A downward RBF
- * centred 3/4 of the way from that line to the chin, radius half that distance, drops the jaw:
- * the chin and lower lip move down, and its slope at the line stretches the gap open. A weaker
- * upward RBF centred on the line cancels the jaw RBF's tail there, so the upper lip stays about
- * put (it moves a little up) and the nose does not follow the jaw.
+ * centred a little past halfway from that line to the chin drops the jaw: the chin and lower lip
+ * move down, and its slope at the line stretches the gap open (the lower lip thickens somewhat
+ * too: a Gaussian's steep zone is wider than the gap). A weaker upward RBF centred on the line
+ * cancels the jaw RBF's tail there, so the upper lip moves only a little (up) and the nose stays.
  */
 function mouthPart(points: Points, down: Vec): Part {
   const upper = centroid(points, [61, 62, 63]);
@@ -281,8 +304,8 @@ function mouthPart(points: Points, down: Vec): Part {
   const line = add([mid[0] / 2, mid[1] / 2], down, (UPPER_LIP_SHARE - 0.5) * gap);
   const toChin = Math.max(dot(add(point(points, 8), line, -1), down), 4 * gap);
   const toNose = Math.max(dot(add(line, point(points, 33), -1), down), 2 * gap);
-  const jawAt = 0.75 * toChin;
-  const jaw = 0.5 * toChin;
+  const jawAt = 0.55 * toChin;
+  const jaw = 0.45 * toChin;
   const terms: Rbf[] = [
     { ...xy(add(line, down, jawAt)), radius: jaw, weight: 1 },
     { ...xy(line), radius: 0.45 * toNose, weight: -kernel(jawAt / jaw) },
