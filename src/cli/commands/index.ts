@@ -3,6 +3,7 @@ import { backendsCommand } from './backends';
 import { modelsCommand } from './models';
 import { preprocessCommand } from './preprocess';
 import { storeCommand } from './store';
+import { synthCommand } from './synth';
 import { weightsCommand } from './weights';
 
 /** Every subcommand, in the order `--help` lists them. A new command is one file plus one line here. */
@@ -11,5 +12,6 @@ export const COMMANDS: readonly CliCommand[] = [
   modelsCommand,
   weightsCommand,
   preprocessCommand,
+  synthCommand,
   storeCommand,
 ];

@@ -1,10 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
-import { decodeJpeg } from '../image';
-import { flipPoints } from '../landmarks/flip';
-import { POINT_COUNT } from '../landmarks/points';
-import { rasteriseLandmarks } from '../landmarks/rasterise';
+import { loadEpisodeArrays, type EpisodeArrays, type EpisodePlan } from './episodeArrays';
+import { EpisodeWorkerClient } from './episodeWorkerClient';
 import { Random } from '../random';
 import type { DatasetStore } from '../store/store';
 import type { StoreIndex } from '../store/schema';
@@ -22,31 +20,15 @@ export interface EpisodeSamplerOptions {
   flip?: boolean;
   /** Batches prepared ahead of the one being consumed. */
   prefetch?: number;
+  /**
+   * Load in a worker thread (default): a synchronous training step then never waits for data.
+   * false loads on the main thread between steps.
+   */
+  worker?: boolean;
   background?: 'black' | 'white';
 }
 
-/** What one episode is made of, drawn before any data is read (so prefetching cannot reorder it). */
-export interface EpisodePlan {
-  /** The video's index in the store: its W column in the projection discriminator. */
-  videoIndex: number;
-  key: string;
-  /** Stored frame numbers: K embedder frames, then the target (distinct from all of them). */
-  frames: number[];
-  flipped: boolean;
-}
-
-/**
- * One batch as flat arrays, NHWC, pixels and landmark images in [0, 1]:
- * frames/frameLandmarks [B, K, S, S, 3], target/targetLandmarks [B, S, S, 3].
- */
-export interface EpisodeArrays {
-  plans: EpisodePlan[];
-  videoIndex: Int32Array;
-  frames: Float32Array;
-  frameLandmarks: Float32Array;
-  target: Float32Array;
-  targetLandmarks: Float32Array;
-}
+export type { EpisodeArrays, EpisodePlan };
 
 export interface EpisodeBatch {
   plans: EpisodePlan[];
@@ -70,8 +52,8 @@ export function disposeBatch(batch: EpisodeBatch): void {
 /**
  * Batches of episodes from a store: per episode one video i, K frames with their landmark images
  * and a target frame with its own, all from video i. Deterministic for a seed: the plans are drawn
- * in order from one generator; the reading and decoding (sharp, on libuv's thread pool) runs ahead
- * by `prefetch` batches while the training step computes.
+ * in order from one generator; the reading and decoding run ahead by `prefetch` batches in a worker
+ * thread, while the training step computes on the main thread.
  */
 export class EpisodeSampler {
   readonly index: StoreIndex;
@@ -81,11 +63,10 @@ export class EpisodeSampler {
   private readonly random: Random;
   private readonly queue: Promise<EpisodeArrays>[] = [];
   private readonly options: Required<EpisodeSamplerOptions>;
+  private readonly loadPlans: (plans: EpisodePlan[]) => Promise<EpisodeArrays>;
+  private readonly closeLoader: () => Promise<void>;
 
-  constructor(
-    private readonly store: DatasetStore,
-    options: EpisodeSamplerOptions,
-  ) {
+  constructor(store: DatasetStore, options: EpisodeSamplerOptions) {
     this.options = {
       split: 'train',
       heldoutFraction: 0.05,
@@ -93,6 +74,7 @@ export class EpisodeSampler {
       flip: false,
       prefetch: 2,
       background: 'black',
+      worker: true,
       ...options,
     };
     const { k, batchSize } = this.options;
@@ -113,6 +95,17 @@ export class EpisodeSampler {
           `frames (${inSplit.length} videos in the split)`,
       );
     this.random = new Random(this.options.seed);
+    const load = { k, background: this.options.background };
+    if (this.options.worker) {
+      // Started on the first batch, so a sampler made only to inspect its split costs no thread.
+      let client: EpisodeWorkerClient | undefined;
+      this.loadPlans = (plans) =>
+        (client ??= new EpisodeWorkerClient(store.path, load)).load(plans);
+      this.closeLoader = async () => client?.close();
+    } else {
+      this.loadPlans = (plans) => loadEpisodeArrays(store, plans, load);
+      this.closeLoader = async () => undefined;
+    }
   }
 
   /** The next batch's plans: drawn here, synchronously and in order, whatever runs ahead. */
@@ -128,7 +121,7 @@ export class EpisodeSampler {
 
   private fill(): void {
     while (this.queue.length < this.options.prefetch + 1) {
-      const batch = this.load(this.plan());
+      const batch = this.loadPlans(this.plan());
       // Its error surfaces when the batch is taken; until then it must not count as unhandled.
       batch.catch(() => undefined);
       this.queue.push(batch);
@@ -158,70 +151,9 @@ export class EpisodeSampler {
     };
   }
 
-  /** Waits for the batches in flight, so the store can be closed safely. */
+  /** Waits for the batches in flight and stops the loader, so the store can be closed safely. */
   async close(): Promise<void> {
     await Promise.allSettled(this.queue.splice(0));
-  }
-
-  private async load(plans: EpisodePlan[]): Promise<EpisodeArrays> {
-    const { k, background } = this.options;
-    const s = this.size;
-    const image = s * s * 3;
-    const arrays: EpisodeArrays = {
-      plans,
-      videoIndex: Int32Array.from(plans, (p) => p.videoIndex),
-      frames: new Float32Array(plans.length * k * image),
-      frameLandmarks: new Float32Array(plans.length * k * image),
-      target: new Float32Array(plans.length * image),
-      targetLandmarks: new Float32Array(plans.length * image),
-    };
-    await Promise.all(
-      plans.map(async (plan, b) => {
-        const record = this.store.getVideo(plan.key);
-        if (!record)
-          throw new UserError(
-            `${printable(this.store.path)}: indexed video ${plan.key} is missing`,
-          );
-        await Promise.all(
-          plan.frames.map(async (j, slot) => {
-            const isTarget = slot === k;
-            const pixels = isTarget ? arrays.target : arrays.frames;
-            const landmarks = isTarget ? arrays.targetLandmarks : arrays.frameLandmarks;
-            const offset = (isTarget ? b : b * k + slot) * image;
-            const decoded = await decodeJpeg(this.store.readFrame(plan.key, j));
-            if (decoded.width !== s || decoded.height !== s)
-              throw new UserError(
-                `${printable(this.store.path)}: frame ${j} of ${plan.key} is ${decoded.width}x${decoded.height}, not ${s}x${s}`,
-              );
-            writePixels(decoded.rgb, s, plan.flipped, pixels, offset);
-            let points = record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2);
-            if (plan.flipped) points = flipPoints(points, s);
-            rasteriseLandmarks(points, { size: s, background }, landmarks, offset);
-          }),
-        );
-      }),
-    );
-    return arrays;
-  }
-}
-
-/** 8-bit RGB -> floats in [0, 1] at `offset`, mirrored left-right when `flipped`. */
-function writePixels(
-  rgb: Uint8Array,
-  size: number,
-  flipped: boolean,
-  out: Float32Array,
-  offset: number,
-): void {
-  const scale = 1 / 255;
-  for (let y = 0; y < size; y++) {
-    const row = y * size * 3;
-    for (let x = 0; x < size; x++) {
-      const from = row + (flipped ? size - 1 - x : x) * 3;
-      const to = offset + row + x * 3;
-      out[to] = rgb[from]! * scale;
-      out[to + 1] = rgb[from + 1]! * scale;
-      out[to + 2] = rgb[from + 2]! * scale;
-    }
+    await this.closeLoader();
   }
 }

@@ -6,17 +6,22 @@ import type { FrameMotion } from './motion';
  * One synthetic frame's warp of the photo, as a backward map (output position -> photo position,
  * what pixel pulling needs) with an exact inverse for the landmarks.
  *
- * backward = local warp^-1 ∘ similarity^-1: first undo the head's rotation, scale and shift about
- * the face centre, then undo the expression (mouth, eyes). The expression's backward map is
- * FLOW_STEPS repeats of p -> p - down * phi(p) / FLOW_STEPS, phi a sum of Gaussian RBFs, i.e. the
- * flow of a stationary velocity field. Why several steps rather than the one displacement: a
- * single Gaussian sum that stays a diffeomorphism (d phi / d down < 1) can at best halve a gap
- * (an eye) and stretch one only so far; composing steps, each a diffeomorphism, multiplies their
- * compressions and stretches, so eyes close to a few percent and thin mouth gaps open wide.
+ * backward = expression^-1 ∘ similarity^-1: first undo the head's rotation, scale and shift about
+ * the face centre, then the expression, p -> p - down * phi(p), phi a backward displacement field
+ * in face-aligned coordinates (u across the face, s down it). The mouth and each eye add a term:
+ * plateaus that carry a region rigidly (the jaw down, the upper lip up, an upper eyelid down)
+ * joined by ramps. Only a ramp whose displacement grows downwards stretches, and those keep
+ * d phi / d s at most MOUTH_STRETCH or EYE_STRETCH < 1, so the map stays a diffeomorphism;
+ * everything else squeezes, by any amount (a closing eye is a squeeze to a few percent).
  *
- * Every RBF pushes along the face's one `down` direction, so a step moves points only along
- * `down`: it is a family of increasing 1-D maps, one per line, and its inverse is a 1-D root
- * (the rank-1 form of the 2x2 Newton system) found by safeguarded Newton to ~1e-10 px.
+ * Not a sum of Gaussian RBFs, which was tried first: a Gaussian's steep zone is as wide as its
+ * radius, far wider than a lip gap, so opening the mouth thickened the lower lip 2-4x and pulled
+ * the corners of a shut mouth down with the jaw; and a Gaussian pair whose stretch is bounded
+ * squeezes an eye only to about a third (its falling side is no steeper than its rising side).
+ *
+ * The displacement is along one direction, so the map moves points along lines parallel to `down`
+ * and on each line it is increasing: the inverse of a point is a 1-D root (the rank-1 form of the
+ * 2x2 Newton system), found by safeguarded Newton to 1e-10 px.
  */
 
 /** Where the face is: the similarity turns about the centre; shifts are in units of size. */
@@ -36,345 +41,415 @@ export function faceFrameOf(points: Points): FaceFrame {
   };
 }
 
-/** Steps of the expression flow. */
-export const FLOW_STEPS = 4;
-/** The most any step may stretch along `down`: its backward slope stays >= 1 - this > 0. */
-const MAX_STEP_SLOPE = 0.8;
+/** Largest d phi / d s where the mouth opens: the lip seam is stretched up to 1 / (1 - this). */
+const MOUTH_STRETCH = 0.97;
+/** Largest d phi / d s above a closing eye (the upper lid's skin), gentler: it is visible skin. */
+const EYE_STRETCH = 0.6;
 /** Inner-lip gap added at mouth = 1, in mouth widths (a wide-open mouth). */
-const MOUTH_GAP = 0.5;
+const MOUTH_GAP = 0.4;
 /** How much of the mouth's opening goes to the upper lip (the jaw takes the rest). */
 const UPPER_LIP_SHARE = 0.25;
-/** Lid gap left at closure 1, as a fraction of the open gap. */
+/** Lid gap left at closure 1, as a fraction of the open gap (a squeeze; 0 would fold). */
 const CLOSED_EYE_GAP = 0.05;
 /**
- * The smallest gap (face sizes) a part is given to work on: no diffeomorphism can open a gap of
- * 0, so shut lips are first set this far apart (openInnerLips) and a shut eye is closed through
- * a virtual gap this big.
+ * The smallest inner-lip gap (face sizes) the photo's points are given. Lips that touch sit on
+ * one seam, and no diffeomorphism takes points that coincide apart; with points this far apart
+ * the seam between them can be stretched to a wide-open mouth.
  */
-const MIN_GAP = 0.01;
-/** RBFs this weak (px) are left out. */
-const NEGLIGIBLE = 1e-9;
+const MIN_LIP_GAP = 0.02;
+
+/** Fraction of a ramp at each end over which its slope eases in and out. */
+const RAMP_EASE = 0.1;
+/** A ramp's peak slope over its mean slope. */
+const RAMP_PEAK = 1 / (1 - RAMP_EASE);
+
+/** C2 step 0 -> 1 over t in [0, 1] (smootherstep). */
+const smooth = (t: number) => (t <= 0 ? 0 : t >= 1 ? 1 : t * t * t * (t * (6 * t - 15) + 10));
+const smoothSlope = (t: number) => (t <= 0 || t >= 1 ? 0 : 30 * t * t * (t - 1) * (t - 1));
 
 /**
- * One Gaussian RBF along `down`, weight * exp(-r^2 / (2 radius^2)), evaluated in the compact form
- * weight * (1 - r^2 / (16 radius^2))^8 (the (1 - x/n)^n limit of exp(-x)): within 0.04 of the
- * Gaussian, C^7, zero beyond 4 radii, and three multiplications instead of an exp, which is what
- * makes a frame take milliseconds. sourceOf, its Jacobian and its inverse all use this kernel.
+ * C1 step 0 -> 1 over t in [0, 1] with a flat slope (RAMP_PEAK) over all but its eased ends:
+ * the stretch it causes is spread evenly instead of peaking, so its peak stays small.
  */
-export interface Rbf {
-  x: number;
-  y: number;
-  radius: number;
-  weight: number;
+function ramp(t: number): number {
+  if (t <= 0) return 0;
+  if (t >= 1) return 1;
+  if (t < RAMP_EASE) return (RAMP_PEAK * t * t) / (2 * RAMP_EASE);
+  if (t > 1 - RAMP_EASE) return 1 - (RAMP_PEAK * (1 - t) * (1 - t)) / (2 * RAMP_EASE);
+  return RAMP_PEAK * (t - RAMP_EASE / 2);
+}
+function rampSlope(t: number): number {
+  if (t <= 0 || t >= 1) return 0;
+  if (t < RAMP_EASE) return (RAMP_PEAK * t) / RAMP_EASE;
+  if (t > 1 - RAMP_EASE) return (RAMP_PEAK * (1 - t)) / RAMP_EASE;
+  return RAMP_PEAK;
+}
+
+/** A polyline s(u) through landmark positions, sorted by u; held flat beyond its ends. */
+class Contour {
+  readonly u: Float64Array;
+  readonly s: Float64Array;
+
+  constructor(knots: [number, number][]) {
+    knots.sort((a, b) => a[0] - b[0]);
+    this.u = Float64Array.from(knots, (k) => k[0]);
+    this.s = Float64Array.from(knots, (k) => k[1]);
+  }
+
+  get first(): number {
+    return this.u[0]!;
+  }
+
+  get last(): number {
+    return this.u[this.u.length - 1]!;
+  }
+
+  at(u: number): number {
+    const { u: us, s } = this;
+    if (u <= us[0]!) return s[0]!;
+    for (let i = 1; i < us.length; i++)
+      if (u <= us[i]!) {
+        const span = us[i]! - us[i - 1]!;
+        return span > 0 ? s[i - 1]! + ((u - us[i - 1]!) / span) * (s[i]! - s[i - 1]!) : s[i]!;
+      }
+    return s[s.length - 1]!;
+  }
+}
+
+/** One part's term of phi. */
+interface Term {
+  /** Where the term can be non-zero, in (u, s). */
+  readonly uMin: number;
+  readonly uMax: number;
+  readonly sMin: number;
+  readonly sMax: number;
+  /** phi and d phi / d s at (u, s), added to out[0] and out[1]. */
+  add(u: number, s: number, out: Float64Array): void;
+}
+
+/** The mouth's geometry in face coordinates, from the (separated) photo points. */
+interface MouthShape {
+  upper: Contour;
+  lower: Contour;
+  /** Along-face positions of the nose base, the upper lip's top, the chin. */
+  nose: number;
+  lipTop: number;
+  chin: number;
+  /** Across position of the mouth's centre, and its width. */
+  centre: number;
+  width: number;
 }
 
 /**
- * The expression warp: `steps` repeats of p -> p - down * phi(p), phi = sum of the RBFs (their
- * weights already per step). Each step must have d phi / d down < 1 everywhere.
+ * The mouth opens by `opening` (px, at its middle): the upper lip region moves up by
+ * UPPER_LIP_SHARE of it and the jaw (lower lip to chin) down by the rest, each rigidly; a ramp
+ * between them stretches the lip seam into the gap, a squeeze above the upper lip and below the
+ * chin gives the space back, so the nose and neck stay. Across the face the movement fades from
+ * full (0.15 of the mouth's width each side of its middle) to none at 0.65, a sixth at the
+ * corners: the opening is lens-shaped.
  */
-export class RbfFlow {
-  private readonly cx: Float64Array;
-  private readonly cy: Float64Array;
-  private readonly weight: Float64Array;
-  /** 1 / (16 radius^2): the kernel is (1 - r^2 inv)^8 where r^2 inv < 1. */
-  private readonly inv: Float64Array;
-  /** sup |phi|: brackets a step's inverse. */
-  private readonly bound: number;
-  /** The box holding every RBF's support: outside it phi is 0, a one-test answer. */
-  private readonly box = { left: Infinity, top: Infinity, right: -Infinity, bottom: -Infinity };
-  private readonly grad = new Float64Array(3);
+class MouthTerm implements Term {
+  readonly uMin: number;
+  readonly uMax: number;
+  readonly sMin: number;
+  readonly sMax: number;
+  private readonly up: number;
+  private readonly down: number;
+  /** Length of the squeeze under the chin. */
+  private readonly below: number;
 
   constructor(
-    terms: readonly Rbf[],
+    private readonly shape: MouthShape,
+    opening: number,
+  ) {
+    this.up = UPPER_LIP_SHARE * opening;
+    this.down = opening - this.up;
+    this.uMin = shape.centre - 0.65 * shape.width;
+    this.uMax = shape.centre + 0.65 * shape.width;
+    this.below = Math.max(0.3 * (shape.chin - shape.upper.at(shape.centre)), this.down);
+    this.sMin = shape.nose;
+    this.sMax = shape.chin + this.down + this.below + opening;
+  }
+
+  add(u: number, s: number, out: Float64Array): void {
+    const shape = this.shape;
+    const off = Math.abs(u - shape.centre) / shape.width;
+    const fade = 1 - smooth((off - 0.15) / 0.5);
+    if (fade <= 0 || s <= shape.nose) return;
+    const up = fade * this.up;
+    const down = fade * this.down;
+    const upper = shape.upper.at(u);
+    const lower = shape.lower.at(u);
+    // The ramp spans the lips' output positions, widened (into the lips, mostly the lower)
+    // where their gap is too thin for the stretch bound.
+    const top = upper - up;
+    const bottom = lower + down;
+    const need = (RAMP_PEAK * (up + down)) / MOUTH_STRETCH;
+    const extra = Math.max(0, need - (bottom - top));
+    const r0 = top - UPPER_LIP_SHARE * extra;
+    const r1 = bottom + (1 - UPPER_LIP_SHARE) * extra;
+    const philtrum = upper - shape.nose;
+    const n1 = Math.min(r0, Math.max(shape.lipTop - up, shape.nose + 0.25 * philtrum));
+    if (n1 <= shape.nose) return; // a degenerate face (lips at the nose): leave it be
+    const c0 = Math.max(shape.chin + down, r1);
+    const c1 = c0 + this.below;
+    if (s < n1) {
+      const span = n1 - shape.nose;
+      const t = (s - shape.nose) / span;
+      out[0] -= up * smooth(t);
+      out[1] -= (up * smoothSlope(t)) / span;
+    } else if (s <= r0) out[0] -= up;
+    else if (s < r1) {
+      const span = r1 - r0;
+      const t = (s - r0) / span;
+      out[0] += -up + (up + down) * ramp(t);
+      out[1] += ((up + down) * rampSlope(t)) / span;
+    } else if (s <= c0) out[0] += down;
+    else if (s < c1) {
+      const span = c1 - c0;
+      const t = (s - c0) / span;
+      out[0] += down * (1 - smooth(t));
+      out[1] -= (down * smoothSlope(t)) / span;
+    }
+  }
+}
+
+/** An eye's lids in face coordinates. */
+interface EyeShape {
+  upper: Contour;
+  lower: Contour;
+  /** The widest lid gap. */
+  open: number;
+}
+
+/**
+ * An eye closes onto its lower lid, which stays: at every u across the eye the upper lid moves
+ * down by `closure` (1 - CLOSED_EYE_GAP) of the lid gap there (so the corners, where the lids
+ * meet, stay), the eye between the lids is squeezed, and the skin above the lid is stretched
+ * (at most EYE_STRETCH) to follow.
+ */
+class EyeTerm implements Term {
+  readonly uMin: number;
+  readonly uMax: number;
+  readonly sMin: number;
+  readonly sMax: number;
+  private readonly fraction: number;
+  /** Lengths of the lid's rigid band and of the stretch above it. */
+  private readonly band: number;
+  private readonly rise: number;
+
+  constructor(
+    private readonly shape: EyeShape,
+    closure: number,
+  ) {
+    this.fraction = closure * (1 - CLOSED_EYE_GAP);
+    this.band = 0.3 * shape.open;
+    this.rise = Math.max((RAMP_PEAK * this.fraction * shape.open) / EYE_STRETCH, 0.5 * shape.open);
+    this.uMin = Math.min(shape.upper.first, shape.lower.first);
+    this.uMax = Math.max(shape.upper.last, shape.lower.last);
+    let top = Infinity;
+    let bottom = -Infinity;
+    for (const s of shape.upper.s) top = Math.min(top, s);
+    for (const s of shape.lower.s) bottom = Math.max(bottom, s);
+    this.sMin = top - this.band - this.rise;
+    this.sMax = bottom;
+  }
+
+  add(u: number, s: number, out: Float64Array): void {
+    const upper = this.shape.upper.at(u);
+    const lower = this.shape.lower.at(u);
+    const drop = this.fraction * Math.max(0, lower - upper);
+    if (drop <= 0 || s >= lower) return;
+    const a0 = upper + drop; // the upper lid's output position
+    const b1 = a0 - this.band;
+    const b0 = b1 - this.rise;
+    if (s <= b0) return;
+    if (s < b1) {
+      const t = (s - b0) / this.rise;
+      out[0] += drop * ramp(t);
+      out[1] += (drop * rampSlope(t)) / this.rise;
+    } else if (s <= a0) out[0] += drop;
+    else {
+      const span = lower - a0;
+      const t = (s - a0) / span;
+      out[0] += drop * (1 - smooth(t));
+      out[1] -= (drop * smoothSlope(t)) / span;
+    }
+  }
+}
+
+/**
+ * The expression: p -> p - down * phi(p) and its inverse. Coordinates: u = (p - origin) . across,
+ * s = (p - origin) . down, with across = (down.y, -down.x) (from the face's right to its left).
+ */
+export class ExpressionField {
+  private readonly acc = new Float64Array(2);
+  /** sup |phi|: brackets an inverse. */
+  private readonly bound: number;
+
+  constructor(
+    private readonly terms: readonly Term[],
+    readonly originX: number,
+    readonly originY: number,
     readonly downX: number,
     readonly downY: number,
-    readonly steps: number,
+    bound: number,
   ) {
-    const used = terms.filter((t) => Math.abs(t.weight) > NEGLIGIBLE);
-    this.cx = Float64Array.from(used, (t) => t.x);
-    this.cy = Float64Array.from(used, (t) => t.y);
-    this.weight = Float64Array.from(used, (t) => t.weight);
-    this.inv = Float64Array.from(used, (t) => 1 / (16 * t.radius * t.radius));
-    this.bound = used.reduce((sum, t) => sum + Math.abs(t.weight), 0);
-    for (const t of used) {
-      this.box.left = Math.min(this.box.left, t.x - 4 * t.radius);
-      this.box.right = Math.max(this.box.right, t.x + 4 * t.radius);
-      this.box.top = Math.min(this.box.top, t.y - 4 * t.radius);
-      this.box.bottom = Math.max(this.box.bottom, t.y + 4 * t.radius);
-    }
+    this.bound = bound;
   }
 
   get empty(): boolean {
-    return this.weight.length === 0;
+    return this.terms.length === 0;
+  }
+
+  /** phi and d phi / d s at (x, y), into this.acc. */
+  private sample(x: number, y: number): Float64Array {
+    const acc = this.acc;
+    acc[0] = 0;
+    acc[1] = 0;
+    const dx = x - this.originX;
+    const dy = y - this.originY;
+    const u = dx * this.downY - dy * this.downX;
+    const s = dx * this.downX + dy * this.downY;
+    const terms = this.terms;
+    for (let i = 0; i < terms.length; i++) {
+      const term = terms[i]!;
+      if (u > term.uMin && u < term.uMax && s > term.sMin && s < term.sMax) term.add(u, s, acc);
+    }
+    return acc;
   }
 
   phi(x: number, y: number): number {
-    const box = this.box;
-    if (x <= box.left || x >= box.right || y <= box.top || y >= box.bottom) return 0;
-    let sum = 0;
-    for (let k = 0; k < this.weight.length; k++) {
-      const ex = x - this.cx[k]!;
-      const ey = y - this.cy[k]!;
-      const t = (ex * ex + ey * ey) * this.inv[k]!;
-      if (t >= 1) continue;
-      const p2 = (1 - t) * (1 - t);
-      const p4 = p2 * p2;
-      sum += this.weight[k]! * p4 * p4;
-    }
-    return sum;
+    return this.sample(x, y)[0]!;
   }
 
-  /** phi and its gradient into this.grad. */
-  private phiGrad(x: number, y: number): Float64Array {
-    let sum = 0;
-    let gx = 0;
-    let gy = 0;
-    for (let k = 0; k < this.weight.length; k++) {
-      const ex = x - this.cx[k]!;
-      const ey = y - this.cy[k]!;
-      const t = (ex * ex + ey * ey) * this.inv[k]!;
-      if (t >= 1) continue;
-      const p = 1 - t;
-      const p2 = p * p;
-      const p4 = p2 * p2;
-      const w = this.weight[k]!;
-      sum += w * p4 * p4;
-      // d/dx p^8 = 8 p^7 * (-2 inv ex)
-      const dv = -16 * this.inv[k]! * w * p4 * p2 * p;
-      gx += dv * ex;
-      gy += dv * ey;
-    }
-    const g = this.grad;
-    g[0] = sum;
-    g[1] = gx;
-    g[2] = gy;
-    return g;
-  }
-
-  /** Output -> source (all steps), written to out[0], out[1]. The pixel loop's hot path. */
+  /** Output -> source, into out[0], out[1]. */
   backwardInto(x: number, y: number, out: Float64Array | number[]): void {
-    const { cx, cy, weight, inv, box, downX, downY } = this;
-    const n = weight.length;
-    for (let s = 0; s < this.steps; s++) {
-      // Outside every support phi is 0, and the remaining steps leave the point where it is.
-      if (x <= box.left || x >= box.right || y <= box.top || y >= box.bottom) break;
-      let f = 0;
-      for (let k = 0; k < n; k++) {
-        const ex = x - cx[k]!;
-        const ey = y - cy[k]!;
-        const t = (ex * ex + ey * ey) * inv[k]!;
-        if (t >= 1) continue;
-        const p2 = (1 - t) * (1 - t);
-        const p4 = p2 * p2;
-        f += weight[k]! * p4 * p4;
-      }
-      if (f === 0) break;
-      x -= downX * f;
-      y -= downY * f;
-    }
-    out[0] = x;
-    out[1] = y;
+    const f = this.sample(x, y)[0]!;
+    out[0] = x - this.downX * f;
+    out[1] = y - this.downY * f;
   }
 
   /**
-   * The backward map's Jacobian, chained onto m = [m00, m01, m10, m11] (the Jacobian of what
-   * came before, at the point that reached (x, y)): each step's is I - down grad(phi)^T.
+   * backwardInto for the points (x0 + i dx, y0 + i dy), i < count, into xs and ys: the pixel
+   * loop's hot path, so most points (outside every term's box) cost a few comparisons.
    */
-  backwardJacobian(x: number, y: number, m: number[]): void {
-    for (let s = 0; s < this.steps; s++) {
-      const g = this.phiGrad(x, y);
-      const a = 1 - this.downX * g[1]!;
-      const b = -this.downX * g[2]!;
-      const c = -this.downY * g[1]!;
-      const d = 1 - this.downY * g[2]!;
-      const [m00, m01, m10, m11] = m as [number, number, number, number];
-      m[0] = a * m00 + b * m10;
-      m[1] = a * m01 + b * m11;
-      m[2] = c * m00 + d * m10;
-      m[3] = c * m01 + d * m11;
-      x -= this.downX * g[0]!;
-      y -= this.downY * g[0]!;
+  backwardRow(
+    x0: number,
+    y0: number,
+    dx: number,
+    dy: number,
+    count: number,
+    xs: Float64Array,
+    ys: Float64Array,
+  ): void {
+    const { terms, acc, downX, downY } = this;
+    // (u, s) of the points are affine in i too.
+    const u0 = (x0 - this.originX) * downY - (y0 - this.originY) * downX;
+    const s0 = (x0 - this.originX) * downX + (y0 - this.originY) * downY;
+    const du = dx * downY - dy * downX;
+    const ds = dx * downX + dy * downY;
+    for (let i = 0; i < count; i++) {
+      const x = x0 + i * dx;
+      const y = y0 + i * dy;
+      const u = u0 + i * du;
+      const s = s0 + i * ds;
+      acc[0] = 0;
+      for (let k = 0; k < terms.length; k++) {
+        const term = terms[k]!;
+        if (u > term.uMin && u < term.uMax && s > term.sMin && s < term.sMax) term.add(u, s, acc);
+      }
+      const f = acc[0]!;
+      xs[i] = x - downX * f;
+      ys[i] = y - downY * f;
     }
   }
 
-  /** Source -> output: the exact inverse of backwardInto, step by step in reverse. */
+  /** det of the backward map's Jacobian, 1 - d phi / d s (the displacement is along down). */
+  determinant(x: number, y: number): number {
+    return 1 - this.sample(x, y)[1]!;
+  }
+
+  /** Source -> output: the exact inverse of backwardInto. */
   forwardInto(x: number, y: number, out: Float64Array | number[]): void {
-    for (let s = 0; s < this.steps; s++) {
-      const tau = this.invertStep(x, y);
-      x += this.downX * tau;
-      y += this.downY * tau;
-    }
-    out[0] = x;
-    out[1] = y;
+    const tau = this.empty ? 0 : this.solve(x, y);
+    out[0] = x + this.downX * tau;
+    out[1] = y + this.downY * tau;
   }
 
   /**
    * The tau with q + tau down = p and p - down phi(p) = q, i.e. h(tau) = tau - phi(q + tau down)
-   * = 0. h' = 1 - d phi / d down > 0, so the root is unique and lies in [-bound, bound]; Newton
-   * from the forward estimate tau = phi(q), falling back to bisection if it leaves the bracket.
+   * = 0. h' = 1 - d phi / d s > 0, so the root is unique and lies in [-bound, bound]; Newton from
+   * the forward estimate tau = phi(q), falling back to bisection if it leaves the bracket.
    */
-  private invertStep(qx: number, qy: number): number {
+  private solve(qx: number, qy: number): number {
     let lo = -this.bound - 1;
     let hi = this.bound + 1;
     let tau = this.phi(qx, qy);
     for (let i = 0; i < 200; i++) {
-      const g = this.phiGrad(qx + tau * this.downX, qy + tau * this.downY);
-      const h = tau - g[0]!;
+      const sampled = this.sample(qx + tau * this.downX, qy + tau * this.downY);
+      const h = tau - sampled[0]!;
       if (Math.abs(h) < 1e-10) return tau;
       if (h > 0) hi = tau;
       else lo = tau;
-      let next = tau - h / (1 - this.downX * g[1]! - this.downY * g[2]!);
+      let next = tau - h / (1 - sampled[1]!);
       if (!(next > lo && next < hi)) next = (lo + hi) / 2;
       tau = next;
     }
-    throw new Error(`RbfFlow: inverse did not converge at (${qx}, ${qy})`);
+    throw new Error(`ExpressionField: inverse did not converge at (${qx}, ${qy})`);
   }
 }
 
-/**
- * The largest d phi / d down of unit-weight terms, by dense sampling around them (a 2% margin
- * covers the grid's spacing): what limits the amplitude of one flow step.
- */
-function maxDownSlope(terms: readonly Rbf[], downX: number, downY: number): number {
-  const flow = new RbfFlow(terms, downX, downY, 1);
-  const rMin = Math.min(...terms.map((t) => t.radius));
-  const rMax = Math.max(...terms.map((t) => t.radius));
-  // Face-aligned coordinates: u across, v along down.
-  const along = terms.map((t) => t.x * downX + t.y * downY);
-  const across = terms.map((t) => -t.x * downY + t.y * downX);
-  const v0 = Math.min(...along) - 4 * rMax;
-  const v1 = Math.max(...along) + 4 * rMax;
-  const u0 = Math.min(...across) - 4 * rMax;
-  const u1 = Math.max(...across) + 4 * rMax;
-  const dv = rMin / 25;
-  const du = rMin / 8;
-  const eps = rMin * 1e-4;
-  let best = 0;
-  for (let u = u0; u <= u1; u += du)
-    for (let v = v0; v <= v1; v += dv) {
-      const x = u * -downY + v * downX;
-      const y = u * downX + v * downY;
-      const slope =
-        (flow.phi(x + eps * downX, y + eps * downY) - flow.phi(x - eps * downX, y - eps * downY)) /
-        (2 * eps);
-      best = Math.max(best, slope);
-    }
-  return best * 1.02;
-}
-
-/**
- * One expression part (the mouth, an eye): RBFs of unit amplitude whose amplitude sets the
- * distance along `down` between two control points, from `gap0` towards a target.
- */
-interface Part {
-  terms: Rbf[];
-  from: readonly [number, number];
-  to: readonly [number, number];
-  gap0: number;
-  /** The amplitude beyond which a step would stretch more than MAX_STEP_SLOPE. */
-  maxAmplitude: number;
-}
-
 type Vec = readonly [number, number];
-const add = (p: Vec, q: Vec, k = 1): Vec => [p[0] + k * q[0], p[1] + k * q[1]];
-const dot = (p: Vec, q: Vec): number => p[0] * q[0] + p[1] * q[1];
-const dist = (p: Vec, q: Vec): number => Math.hypot(p[0] - q[0], p[1] - q[1]);
-const point = (points: Points, i: number): Vec => [points[2 * i]!, points[2 * i + 1]!];
+const point = (points: ArrayLike<number>, i: number): Vec => [points[2 * i]!, points[2 * i + 1]!];
 
-function part(terms: Rbf[], from: Vec, to: Vec, gap0: number, down: Vec): Part {
-  const slope = maxDownSlope(terms, down[0], down[1]);
-  return { terms, from, to, gap0, maxAmplitude: (MAX_STEP_SLOPE * FLOW_STEPS) / slope };
-}
-
-/** The compact Gaussian kernel at rho radii from its centre. */
-const kernel = (rho: number) => Math.max(0, 1 - (rho * rho) / 16) ** 8;
+const INNER_LIP_PAIRS = [
+  [61, 67],
+  [62, 66],
+  [63, 65],
+] as const;
 
 /**
- * The mouth opens about a line UPPER_LIP_SHARE of the way down the inner-lip gap. A downward RBF
- * centred a little past halfway from that line to the chin drops the jaw: the chin and lower lip
- * move down, and its slope at the line stretches the gap open (the lower lip thickens somewhat
- * too: a Gaussian's steep zone is wider than the gap). A weaker upward RBF centred on the line
- * cancels the jaw RBF's tail there, so the upper lip moves only a little (up) and the nose stays.
+ * The photo's points with each upper inner-lip point at least MIN_LIP_GAP face sizes above its
+ * lower partner (along `down`), both moved by half the shortfall: lips that touch in the photo
+ * sit on one seam, and no continuous warp takes points that coincide apart. A mouth already that
+ * open is left as it is.
  */
-function mouthPart(points: Points, down: Vec): Part {
-  const upper = centroid(points, [61, 62, 63]);
-  const lower = centroid(points, [65, 66, 67]);
-  const gap = dot(add(lower, upper, -1), down);
-  const mid = add(upper, lower);
-  const line = add([mid[0] / 2, mid[1] / 2], down, (UPPER_LIP_SHARE - 0.5) * gap);
-  const toChin = Math.max(dot(add(point(points, 8), line, -1), down), 4 * gap);
-  const toNose = Math.max(dot(add(line, point(points, 33), -1), down), 2 * gap);
-  const jawAt = 0.55 * toChin;
-  const jaw = 0.45 * toChin;
-  const terms: Rbf[] = [
-    { ...xy(add(line, down, jawAt)), radius: jaw, weight: 1 },
-    { ...xy(line), radius: 0.45 * toNose, weight: -kernel(jawAt / jaw) },
-  ];
-  const from = add(line, down, -UPPER_LIP_SHARE * gap);
-  const to = add(line, down, (1 - UPPER_LIP_SHARE) * gap);
-  return part(terms, from, to, gap, down);
+function separateInnerLips(points: Points, down: Vec, faceSize: number): Points {
+  let out: Points | undefined;
+  for (const [upper, lower] of INNER_LIP_PAIRS) {
+    const gap =
+      (points[2 * lower]! - points[2 * upper]!) * down[0] +
+      (points[2 * lower + 1]! - points[2 * upper + 1]!) * down[1];
+    const push = (MIN_LIP_GAP * faceSize - gap) / 2;
+    if (push <= 0) continue;
+    out ??= Float32Array.from(points);
+    out[2 * upper] -= push * down[0];
+    out[2 * upper + 1] -= push * down[1];
+    out[2 * lower] += push * down[0];
+    out[2 * lower + 1] += push * down[1];
+  }
+  return out ?? points;
 }
 
-/**
- * An eye closes onto its lower lid: a downward RBF above the lid line and an equal upward one
- * below it cancel on the line (the lower lid stays) and squeeze the eye's opening between them.
- */
-function eyePart(points: Points, eye: readonly number[], down: Vec, faceSize: number): Part {
-  const upper = centroid(points, [eye[1]!, eye[2]!]);
-  const lower = centroid(points, [eye[4]!, eye[5]!]);
-  const gap = Math.max(dot(add(lower, upper, -1), down), MIN_GAP * faceSize);
-  const width = dist(point(points, eye[0]!), point(points, eye[3]!));
-  const radius = Math.max(width / 3, gap);
-  const offset = Math.max(0.8 * radius, gap);
-  const terms: Rbf[] = [
-    { ...xy(add(lower, down, -offset)), radius, weight: 1 },
-    { ...xy(add(lower, down, offset)), radius, weight: -1 },
-  ];
-  return part(terms, add(lower, down, -gap), lower, gap, down);
-}
+const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 
 /**
- * The photo's points with the inner lips at least MIN_GAP face sizes apart (along `down`): lips
- * that touch in the photo sit on one seam, and no continuous warp can take two points that
- * coincide apart, so the upper ones are moved just above it and the lower ones just below.
- * A no-op for any mouth already that open.
- */
-function openInnerLips(points: Points, down: Vec, faceSize: number): Points {
-  const gap = dot(add(centroid(points, [65, 66, 67]), centroid(points, [61, 62, 63]), -1), down);
-  const push = (MIN_GAP * faceSize - gap) / 2;
-  if (push <= 0) return points;
-  const out = Float32Array.from(points);
-  for (const [indices, sign] of [
-    [[61, 62, 63], -1],
-    [[65, 66, 67], 1],
-  ] as const)
-    for (const i of indices) {
-      out[2 * i] += sign * push * down[0];
-      out[2 * i + 1] += sign * push * down[1];
-    }
-  return out;
-}
-
-const xy = (p: Vec) => ({ x: p[0], y: p[1] });
-
-/**
- * Per-photo precomputation (face frame, `down`, each part's RBF shape and amplitude limit) from
- * which each frame's FaceWarp is made.
+ * Per-photo precomputation (face frame, axes, the mouth's and eyes' shapes) from which each
+ * frame's FaceWarp is made.
  */
 export class FaceRig {
   readonly face: FaceFrame;
   /** Unit vector from the eyes towards the mouth (perpendicular to the eye line). */
   readonly down: Vec;
   /**
-   * The points the warps move: the photo's, with shut inner lips set apart (openInnerLips).
-   * FaceWarp.forwardPoints(rig.points) gives a frame's landmarks.
+   * The points the warps move: the photo's, with touching inner lips set apart
+   * (separateInnerLips). FaceWarp.forwardPoints(rig.points) gives a frame's landmarks.
    */
   readonly points: Points;
-  private readonly mouth: Part;
-  private readonly rightEye: Part;
-  private readonly leftEye: Part;
-  /** Mouth width (corner to corner, px): the mouth's opening scales with it. */
-  private readonly mouthWidth: number;
+  private readonly mouth: MouthShape;
+  private readonly rightEye: EyeShape;
+  private readonly leftEye: EyeShape;
 
   constructor(photoPoints: Points, face: FaceFrame = faceFrameOf(photoPoints)) {
     if (photoPoints.length !== POINT_COUNT * 2) throw new Error('FaceRig needs 68 points');
@@ -383,66 +458,71 @@ export class FaceRig {
     const left = centroid(photoPoints, LEFT_EYE);
     const across = Math.hypot(left[0] - right[0], left[1] - right[1]);
     this.down = [-(left[1] - right[1]) / across, (left[0] - right[0]) / across];
-    const points = openInnerLips(photoPoints, this.down, face.size);
+    const points = separateInnerLips(photoPoints, this.down, face.size);
     this.points = points;
-    this.mouth = mouthPart(points, this.down);
-    this.rightEye = eyePart(points, RIGHT_EYE, this.down, face.size);
-    this.leftEye = eyePart(points, LEFT_EYE, this.down, face.size);
-    this.mouthWidth = dist(point(points, 48), point(points, 54));
+    const u = (i: number) => this.uOf(point(points, i));
+    const s = (i: number) => this.sOf(point(points, i));
+    const contour = (indices: number[]) => new Contour(indices.map((i) => [u(i), s(i)]));
+    const upperLip = contour([60, 61, 62, 63, 64]);
+    const lowerLip = contour([60, 67, 66, 65, 64]);
+    // Kept in order (nose above the lips above the chin) however odd the points.
+    const margin = 0.02 * face.size;
+    const nose = Math.min(s(33), Math.min(...upperLip.s) - margin);
+    this.mouth = {
+      upper: upperLip,
+      lower: lowerLip,
+      nose,
+      lipTop: Math.min(Math.max(s(51), nose), Math.min(...upperLip.s)),
+      chin: Math.max(s(8), Math.max(...lowerLip.s) + margin),
+      centre: (u(48) + u(54)) / 2,
+      width: Math.abs(u(54) - u(48)),
+    };
+    const eye = (e: readonly number[]): EyeShape => {
+      const upper = contour([e[0]!, e[1]!, e[2]!, e[3]!]);
+      const lower = contour([e[0]!, e[5]!, e[4]!, e[3]!]);
+      // The widest gap is at a knot of one of the polylines.
+      const knots = [...upper.u, ...lower.u];
+      const open = Math.max(0, ...knots.map((k) => lower.at(k) - upper.at(k)));
+      return { upper, lower, open };
+    };
+    this.rightEye = eye(RIGHT_EYE);
+    this.leftEye = eye(LEFT_EYE);
+  }
+
+  /** Across-face coordinate (from the face's right to its left), relative to the face centre. */
+  private uOf(p: Vec): number {
+    return (p[0] - this.face.cx) * this.down[1] - (p[1] - this.face.cy) * this.down[0];
+  }
+
+  /** Down-face coordinate relative to the face centre. */
+  private sOf(p: Vec): number {
+    return (p[0] - this.face.cx) * this.down[0] + (p[1] - this.face.cy) * this.down[1];
   }
 
   warp(motion: FrameMotion): FaceWarp {
-    const mouthTarget = this.mouth.gap0 + clamp01(motion.mouth) * MOUTH_GAP * this.mouthWidth;
-    const eyeTarget = (p: Part, closure: number) =>
-      p.gap0 * (1 - clamp01(closure) * (1 - CLOSED_EYE_GAP));
-    const terms = [
-      ...this.scaled(this.mouth, mouthTarget),
-      ...this.scaled(this.rightEye, eyeTarget(this.rightEye, motion.rightEye)),
-      ...this.scaled(this.leftEye, eyeTarget(this.leftEye, motion.leftEye)),
-    ];
-    const flow = new RbfFlow(terms, this.down[0], this.down[1], FLOW_STEPS);
-    return new FaceWarp(flow, this.face, motion);
-  }
-
-  /** The part's terms at the amplitude that brings its gap to `target`, per step. */
-  private scaled(p: Part, target: number): Rbf[] {
-    const amplitude = this.amplitude(p, target);
-    return p.terms.map((t) => ({ ...t, weight: (t.weight * amplitude) / FLOW_STEPS }));
-  }
-
-  /**
-   * Bisection on the amplitude: the gap is monotonic in it (more flow, more stretch or squeeze).
-   * Targets beyond MAX_STEP_SLOPE's reach get the largest amplitude allowed.
-   */
-  private amplitude(p: Part, target: number): number {
-    if (Math.abs(target - p.gap0) < 1e-9 * this.face.size) return 0;
-    const opening = target > p.gap0;
-    const out = [0, 0];
-    const gapAt = (amplitude: number) => {
-      const flow = new RbfFlow(
-        p.terms.map((t) => ({ ...t, weight: (t.weight * amplitude) / FLOW_STEPS })),
-        this.down[0],
-        this.down[1],
-        FLOW_STEPS,
-      );
-      flow.forwardInto(p.from[0], p.from[1], out);
-      const from: Vec = [out[0]!, out[1]!];
-      flow.forwardInto(p.to[0], p.to[1], out);
-      return dot(add([out[0]!, out[1]!], from, -1), this.down);
-    };
-    let lo = 0;
-    let hi = p.maxAmplitude;
-    if (opening ? gapAt(hi) <= target : gapAt(hi) >= target) return hi;
-    for (let i = 0; i < 50; i++) {
-      const mid = (lo + hi) / 2;
-      if (gapAt(mid) < target === opening) lo = mid;
-      else hi = mid;
-    }
-    return (lo + hi) / 2;
+    const terms: Term[] = [];
+    const opening = clamp01(motion.mouth) * MOUTH_GAP * this.mouth.width;
+    if (opening > 0) terms.push(new MouthTerm(this.mouth, opening));
+    let bound = opening;
+    for (const [shape, closure] of [
+      [this.rightEye, clamp01(motion.rightEye)],
+      [this.leftEye, clamp01(motion.leftEye)],
+    ] as const)
+      if (closure > 0 && shape.open > 0) {
+        terms.push(new EyeTerm(shape, closure));
+        bound += shape.open;
+      }
+    const field = new ExpressionField(
+      terms,
+      this.face.cx,
+      this.face.cy,
+      this.down[0],
+      this.down[1],
+      bound,
+    );
+    return new FaceWarp(field, this.face, motion);
   }
 }
-
-const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 
 /**
  * The backward map of one frame, photo pixel coordinates in and out, and its exact inverse for
@@ -457,7 +537,7 @@ export class FaceWarp {
   private readonly out = [0, 0];
 
   constructor(
-    readonly flow: RbfFlow,
+    readonly field: ExpressionField,
     readonly face: FaceFrame,
     readonly motion: FrameMotion,
   ) {
@@ -474,10 +554,35 @@ export class FaceWarp {
     const py = y - this.face.cy - this.shiftY;
     const u = this.face.cx + (this.cos * px + this.sin * py) / this.scale;
     const v = this.face.cy + (-this.sin * px + this.cos * py) / this.scale;
-    if (this.flow.empty) {
+    if (this.field.empty) {
       out[0] = u;
       out[1] = v;
-    } else this.flow.backwardInto(u, v, out);
+    } else this.field.backwardInto(u, v, out);
+  }
+
+  /** sourceInto for the points (x0 + i * step, y), i < count, into xs and ys (resampleCrop's). */
+  sourceRow(
+    x0: number,
+    step: number,
+    y: number,
+    count: number,
+    xs: Float64Array,
+    ys: Float64Array,
+  ): void {
+    const k = 1 / this.scale;
+    const px = x0 - this.face.cx - this.shiftX;
+    const py = y - this.face.cy - this.shiftY;
+    // The inverse similarity is affine: start and step along the row.
+    const u = this.face.cx + (this.cos * px + this.sin * py) * k;
+    const v = this.face.cy + (-this.sin * px + this.cos * py) * k;
+    const du = this.cos * step * k;
+    const dv = -this.sin * step * k;
+    if (this.field.empty)
+      for (let i = 0; i < count; i++) {
+        xs[i] = u + i * du;
+        ys[i] = v + i * dv;
+      }
+    else this.field.backwardRow(u, v, du, dv, count, xs, ys);
   }
 
   sourceOf(x: number, y: number): [number, number] {
@@ -485,21 +590,18 @@ export class FaceWarp {
     return [this.out[0]!, this.out[1]!];
   }
 
-  /** d source / d (x, y) as [dsx/dx, dsx/dy, dsy/dx, dsy/dy]. */
-  jacobian(x: number, y: number): [number, number, number, number] {
-    const k = 1 / this.scale;
-    const m = [this.cos * k, this.sin * k, -this.sin * k, this.cos * k];
+  /** det d source / d (x, y): the expression's 1 - d phi / d s over the similarity's scale^2. */
+  jacobianDeterminant(x: number, y: number): number {
     const px = x - this.face.cx - this.shiftX;
     const py = y - this.face.cy - this.shiftY;
-    const u = this.face.cx + (this.cos * px + this.sin * py) * k;
-    const v = this.face.cy + (-this.sin * px + this.cos * py) * k;
-    this.flow.backwardJacobian(u, v, m);
-    return m as [number, number, number, number];
+    const u = this.face.cx + (this.cos * px + this.sin * py) / this.scale;
+    const v = this.face.cy + (-this.sin * px + this.cos * py) / this.scale;
+    return this.field.determinant(u, v) / (this.scale * this.scale);
   }
 
   /** Photo (x, y) -> its output position: sourceOf's exact inverse. */
   forwardPoint(x: number, y: number): [number, number] {
-    this.flow.forwardInto(x, y, this.out);
+    this.field.forwardInto(x, y, this.out);
     const qx = this.out[0]! - this.face.cx;
     const qy = this.out[1]! - this.face.cy;
     return [
