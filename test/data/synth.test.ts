@@ -17,30 +17,26 @@ const FRAMES = 24;
 let dir: string;
 let out: string;
 
-beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-synth-'));
-  out = path.join(dir, 'store');
-  const result = await capture((io) =>
+/** Two clips of the Grace Hopper portrait into `out`. */
+const synthGraceHopper = () =>
+  capture((io) =>
     runCli(
-      [
-        '--backend',
-        'wasm',
-        '--seed',
-        '5',
-        'synth',
-        GRACE_HOPPER,
-        '--out',
-        out,
+      ['--backend', 'wasm', '--seed', '5', 'synth', GRACE_HOPPER, '--out', out].concat([
         '--frames',
         String(FRAMES),
         '--clips',
         '2',
         '--size',
         String(SIZE),
-      ],
+      ]),
       io,
     ),
   );
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-synth-'));
+  out = path.join(dir, 'store');
+  const result = await synthGraceHopper();
   expect(result.code).toBe(0);
   expect(lines(result.stdout)[0]).toMatch(
     /^finished: 2 clips of 1 identities stored, 0 already done; 48 frames/,
@@ -141,27 +137,7 @@ test('landmarks found again on the stored frames (preprocess-style) agree with t
 }, 60_000);
 
 test('a rerun resumes: finished clips are not made again', async () => {
-  const result = await capture((io) =>
-    runCli(
-      [
-        '--backend',
-        'wasm',
-        '--seed',
-        '5',
-        'synth',
-        GRACE_HOPPER,
-        '--out',
-        out,
-        '--frames',
-        String(FRAMES),
-        '--clips',
-        '2',
-        '--size',
-        String(SIZE),
-      ],
-      io,
-    ),
-  );
+  const result = await synthGraceHopper();
   expect(result.code).toBe(0);
   expect(lines(result.stdout)[0]).toMatch(
     /^finished: 0 clips of 1 identities stored, 2 already done/,

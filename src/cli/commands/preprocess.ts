@@ -1,6 +1,8 @@
 import type { PreprocessSummary } from '../../data/preprocess/runPreprocess';
 import { UsageError } from '../options';
 import { defineCommand } from '../command';
+import { stoppableByCtrlC } from '../interrupt';
+import { storeRunContext } from '../storeRunContext';
 import { cropOptions, storeSettingsOptions } from './dataOptions';
 
 /** The run's result in a few lines: counts, speed, then each failure with its reason. */
@@ -66,23 +68,12 @@ export const preprocessCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [{ runPreprocess }, { FaceLandmarker }, { createProgress }, { settingsFromArgs }] =
-      await Promise.all([
-        import('../../data/preprocess/runPreprocess'),
-        import('../../data/landmarks/landmarker'),
-        import('../progress'),
-        import('./dataOptions'),
-      ]);
-    const controller = new AbortController();
-    // First Ctrl-C: finish the video in hand, write the index, exit. A second one kills.
-    const onInterrupt = () => {
-      ctx.log.warn('interrupted: stopping after the current video (Ctrl-C again to kill)');
-      controller.abort();
-      process.removeListener('SIGINT', onInterrupt);
-    };
-    process.on('SIGINT', onInterrupt);
-    try {
-      const summary = await runPreprocess({
+    const [{ runPreprocess }, { settingsFromArgs }] = await Promise.all([
+      import('../../data/preprocess/runPreprocess'),
+      import('./dataOptions'),
+    ]);
+    const summary = await stoppableByCtrlC(ctx.log, 'video', (signal) =>
+      runPreprocess({
         input: args.input,
         out: args.out,
         settings: settingsFromArgs(args, 'preprocess'),
@@ -90,18 +81,11 @@ export const preprocessCommand = defineCommand({
         shard: args.shard,
         numShards: args.numShards,
         retryFailed: args.retryFailed,
-        loadLandmarker: async () => {
-          await ctx.initBackend();
-          return FaceLandmarker.load();
-        },
-        log: ctx.log,
-        progress: (total) => createProgress(total, 'videos', ctx.stderr),
-        signal: controller.signal,
-      });
-      ctx.stdout.write(formatPreprocessSummary(summary, args.out));
-      if (summary.interrupted) ctx.setExitCode(130);
-    } finally {
-      process.removeListener('SIGINT', onInterrupt);
-    }
+        ...storeRunContext(ctx, 'videos'),
+        signal,
+      }),
+    );
+    ctx.stdout.write(formatPreprocessSummary(summary, args.out));
+    if (summary.interrupted) ctx.setExitCode(130);
   },
 });

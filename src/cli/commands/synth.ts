@@ -1,5 +1,7 @@
 import type { SynthSummary } from '../../data/synth/runSynth';
 import { defineCommand } from '../command';
+import { stoppableByCtrlC } from '../interrupt';
+import { storeRunContext } from '../storeRunContext';
 import { UsageError } from '../options';
 import { cropOptions, storeSettingsOptions } from './dataOptions';
 
@@ -48,45 +50,24 @@ export const synthCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [
-      { runSynth, defaultPhotos, resolvePhotos },
-      { FaceLandmarker },
-      { createProgress },
-      { settingsFromArgs },
-    ] = await Promise.all([
+    const [{ runSynth, defaultPhotos, resolvePhotos }, { settingsFromArgs }] = await Promise.all([
       import('../../data/synth/runSynth'),
-      import('../../data/landmarks/landmarker'),
-      import('../progress'),
       import('./dataOptions'),
     ]);
     const photos = args.photos?.length ? resolvePhotos(args.photos) : defaultPhotos();
-    const controller = new AbortController();
-    const onInterrupt = () => {
-      ctx.log.warn('interrupted: stopping after the current photo (Ctrl-C again to kill)');
-      controller.abort();
-      process.removeListener('SIGINT', onInterrupt);
-    };
-    process.on('SIGINT', onInterrupt);
-    try {
-      const summary = await runSynth({
+    const summary = await stoppableByCtrlC(ctx.log, 'photo', (signal) =>
+      runSynth({
         photos,
         out: args.out,
         settings: settingsFromArgs(args, 'synth'),
         clipsPerIdentity: args.clips,
         minFaceSize: args.minFaceSize,
         seed: ctx.seed ?? 0,
-        loadLandmarker: async () => {
-          await ctx.initBackend();
-          return FaceLandmarker.load();
-        },
-        log: ctx.log,
-        progress: (total) => createProgress(total, 'photos', ctx.stderr),
-        signal: controller.signal,
-      });
-      ctx.stdout.write(formatSynthSummary(summary, args.out));
-      if (summary.interrupted) ctx.setExitCode(130);
-    } finally {
-      process.removeListener('SIGINT', onInterrupt);
-    }
+        ...storeRunContext(ctx, 'photos'),
+        signal,
+      }),
+    );
+    ctx.stdout.write(formatSynthSummary(summary, args.out));
+    if (summary.interrupted) ctx.setExitCode(130);
   },
 });

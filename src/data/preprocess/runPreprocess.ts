@@ -1,20 +1,15 @@
-import type { Logger } from '../../log';
 import { isUserError } from '../../errors';
 import { printable } from '../../oneLine';
-import type { Progress } from '../../cli/progress';
-import type { FaceLandmarker } from '../landmarks/landmarker';
 import { shardOf } from '../sampling';
 import { DatasetStore } from '../store/store';
-import type { FailureRecord, StoreSettings } from '../store/schema';
+import type { FailureRecord } from '../store/schema';
+import type { StoreRunOptions } from '../storeRun';
 import { processVideo } from './processVideo';
 import { listVideos } from './videoFiles';
 
-export interface PreprocessOptions {
+export interface PreprocessOptions extends StoreRunOptions {
   /** A VoxCeleb2-layout tree, any folder of videos, or one video. */
   input: string;
-  /** The LMDB store directory (created, or resumed). */
-  out: string;
-  settings: StoreSettings;
   /** Videos with fewer frames showing a face fail. */
   minFrames: number;
   /** This run's shard, 0 <= shard < numShards. */
@@ -22,12 +17,6 @@ export interface PreprocessOptions {
   numShards: number;
   /** Try videos that failed in an earlier run again. */
   retryFailed: boolean;
-  /** Called once the input and the store have been checked, so bad input fails fast. */
-  loadLandmarker: () => Promise<FaceLandmarker>;
-  log: Logger;
-  progress?: (total: number) => Progress;
-  /** Stops after the video in hand (Ctrl-C); the store stays consistent and resumable. */
-  signal?: AbortSignal;
 }
 
 export interface PreprocessSummary {

@@ -1,15 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Progress } from '../../cli/progress';
 import { UserError } from '../../errors';
-import type { Logger } from '../../log';
 import { printable } from '../../oneLine';
 import { encodeJpeg, IMAGE_EXTENSIONS, readImage } from '../image';
-import { squareAround, type FaceLandmarker } from '../landmarks/landmarker';
+import { squareAround } from '../landmarks/landmarker';
 import { POINT_COUNT } from '../landmarks/points';
 import { shardOf } from '../sampling';
-import type { StoreSettings } from '../store/schema';
 import { DatasetStore } from '../store/store';
+import type { StoreRunOptions } from '../storeRun';
 import { synthesiseClip } from './clip';
 import { shrinkForCrop } from './shrinkForCrop';
 
@@ -47,19 +45,13 @@ export function resolvePhotos(inputs: readonly string[]): string[] {
   return photos;
 }
 
-export interface SynthOptions {
+export interface SynthOptions extends StoreRunOptions {
   photos: string[];
-  out: string;
-  settings: StoreSettings;
   /** Clips per identity (one identity per face found). */
   clipsPerIdentity: number;
   /** Faces smaller than this (detector box side, px) are left out: too blurry to animate. */
   minFaceSize: number;
   seed: number;
-  loadLandmarker: () => Promise<FaceLandmarker>;
-  log: Logger;
-  progress?: (total: number) => Progress;
-  signal?: AbortSignal;
 }
 
 export interface SynthSummary {
