@@ -26,7 +26,7 @@ export async function readSampledFrames(
   const frames: { index: number; image: RgbImage }[] = [];
   let decoded = 0;
   let next = 0;
-  for await (const frame of decodeFrames(file)) {
+  for await (const frame of decodeFrames(file, { info })) {
     decoded++;
     if (frame.index === wanted[next]) {
       frames.push({ index: frame.index, image: frame });

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
 import { resolveBinary } from './binaries';
-import { probeVideo } from './probe';
+import { probeVideo, type VideoInfo } from './probe';
 import { lastLine } from './run';
 
 export interface DecodedFrame {
@@ -19,6 +19,8 @@ export interface DecodeOptions {
   size?: { width: number; height: number };
   /** Resample to this frame rate. */
   fps?: number;
+  /** The file's probeVideo result, if the caller has it already (saves a second probe). */
+  info?: VideoInfo;
 }
 
 /**
@@ -30,7 +32,7 @@ export async function* decodeFrames(
   file: string,
   options: DecodeOptions = {},
 ): AsyncGenerator<DecodedFrame> {
-  const info = await probeVideo(file);
+  const info = options.info ?? (await probeVideo(file));
   const width = options.size?.width ?? info.width;
   const height = options.size?.height ?? info.height;
   const filters = [
