@@ -97,17 +97,19 @@ function corpus(name: string): string {
   return input;
 }
 
-test('killed mid-run and restarted, preprocess finishes without redoing or duplicating videos', async () => {
-  const input = corpus('corpus');
-  const out = path.join(dir, 'killed-store');
-  const args = ['preprocess', input, '--out', out, '--frames', '6', '--min-frames', '2'];
+/**
+ * Runs the CLI as its own process and sends it `signal` as soon as the first video is committed
+ * (read from this process while it writes); resolves to what it printed and how it ended.
+ */
+async function interruptAfterFirstVideo(args: string[], out: string, signal: NodeJS.Signals) {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'test/helpers/cliMain.ts'), '--backend', 'wasm', ...args],
-    { cwd: ROOT, stdio: 'ignore' },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
   );
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  // Kill it as soon as the first video is committed (read from this process while it writes).
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   let stored = 0;
   const deadline = Date.now() + 90_000;
   while (stored === 0 && Date.now() < deadline) {
@@ -121,8 +123,16 @@ test('killed mid-run and restarted, preprocess finishes without redoing or dupli
       // not a complete store yet
     }
   }
-  child.kill('SIGKILL');
-  await exited;
+  child.kill(signal);
+  const code = await exited;
+  return { stored, code, stdout };
+}
+
+test('killed mid-run and restarted, preprocess finishes without redoing or duplicating videos', async () => {
+  const input = corpus('corpus');
+  const out = path.join(dir, 'killed-store');
+  const args = ['preprocess', input, '--out', out, '--frames', '6', '--min-frames', '2'];
+  const { stored } = await interruptAfterFirstVideo(args, out, 'SIGKILL');
   expect(stored).toBeGreaterThan(0);
 
   const resumed = await preprocess(...args.slice(1));
@@ -155,6 +165,24 @@ test('killed mid-run and restarted, preprocess finishes without redoing or dupli
     await store.close();
   }
 }, 180_000);
+
+test('Ctrl-C stops after the video in hand: exit 130, the store finalised and resumable', async () => {
+  const input = corpus('corpus-interrupted');
+  const out = path.join(dir, 'interrupted-store');
+  const args = ['preprocess', input, '--out', out, '--frames', '6', '--min-frames', '2'];
+  const { code, stdout } = await interruptAfterFirstVideo(args, out, 'SIGINT');
+  expect(code).toBe(130);
+  expect(lines(stdout)[0]).toMatch(/^interrupted: \d+ stored, 0 already done, 0 failed, of 4 videos/);
+  expect(lines(stdout)).toContain(`run the same command again to resume into ${out}`);
+  const store = openStore(out);
+  try {
+    const index = store.index(); // finalised on the way out
+    expect(index.videos.length).toBeGreaterThan(0);
+    expect(index.videos.length).toBeLessThan(4);
+  } finally {
+    await store.close();
+  }
+}, 120_000);
 
 test('two shards merged equal one full run, point for point', async () => {
   const input = path.join(dir, 'corpus');
