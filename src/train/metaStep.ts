@@ -1,0 +1,238 @@
+import * as tf from '@tensorflow/tfjs';
+import { discriminatorHingeLoss, generatorAdversarialLoss } from '../losses/adversarial';
+import { contentLoss, type ContentTerm } from '../losses/contentLoss';
+import { detach } from '../losses/detach';
+import { embeddingMatchLoss } from '../losses/embeddingMatch';
+import { featureMatchingLoss } from '../losses/featureMatching';
+import type { LossWeights } from '../losses/lossWeights';
+import type { Discriminator } from '../models/discriminator';
+import type { Embedder } from '../models/embedder';
+import type { Generator } from '../models/generator';
+import type { EpisodeBatch } from '../data/episodes/sampler';
+import { ColumnAdam, type AdamSettings } from './columnAdam';
+
+export interface MetaNetworks {
+  embedder: Embedder;
+  generator: Generator;
+  discriminator: Discriminator;
+}
+
+export interface MetaStepSettings {
+  /** Adam for E and G (the paper: 5e-5). */
+  embedderGenerator: AdamSettings;
+  /** Adam for D, and W's per-column Adam (the paper: 2e-4). */
+  discriminator: AdamSettings;
+  /** Hinge updates of D per E+G update. */
+  dStepsPerGStep: number;
+  lossWeights: LossWeights;
+  contentTerms: readonly ContentTerm[];
+  /** Clip each network's gradient to this global norm; undefined: no clipping. */
+  gradientClip?: number;
+}
+
+/** What a step measured; the loss terms are weighted as they enter the objective. */
+export interface MetaStepResult {
+  losses: {
+    discriminator: number;
+    content: number;
+    adversarial: number;
+    featureMatching: number;
+    embeddingMatch: number;
+    total: number;
+  };
+  /** Mean r(x) and r(x̂) of the last D update. */
+  scores: { real: number; fake: number };
+  /** Global gradient norms, before clipping. */
+  gradientNorms: { embedder: number; generator: number; discriminator: number; w: number };
+  /** Undefined when every term was finite; else the first non-finite term (nothing was updated). */
+  nonFinite?: string;
+}
+
+type Grads = Record<string, tf.Tensor>;
+
+const variablesOf = (weights: { read(): tf.Tensor }[]) =>
+  weights.map((w) => w.read() as tf.Variable);
+
+function globalNorm(grads: tf.Tensor[]): number {
+  if (grads.length === 0) return 0;
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+}
+
+/** Scales gradients so that their global norm is at most `limit`. */
+function clipped(grads: Grads, norm: number, limit: number | undefined): Grads {
+  if (limit === undefined || !(norm > limit)) return grads;
+  const scale = limit / norm;
+  return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
+}
+
+/**
+ * One meta-learning step (METHOD.md, Losses and Optimisation) on a batch of episodes:
+ * 1. `dStepsPerGStep` hinge updates of D on x and a detached x̂;
+ * 2. one E+G update on L_CNT + L_ADV (with feature matching) + L_MCH;
+ * 3. one update of the batch's W columns (only those) from the D loss and L_MCH.
+ * A non-finite loss term stops the step before anything is applied and names the term.
+ */
+export class MetaLearner {
+  private readonly egOptimizer: tf.Optimizer;
+  private readonly dOptimizer: tf.Optimizer;
+  readonly columnAdam: ColumnAdam;
+  private readonly eVars: tf.Variable[];
+  private readonly gVars: tf.Variable[];
+  private readonly dVars: tf.Variable[];
+  private readonly w: tf.Variable;
+
+  constructor(
+    readonly networks: MetaNetworks,
+    readonly settings: MetaStepSettings,
+  ) {
+    const { embedder, generator, discriminator } = networks;
+    const adam = ({ learningRate, beta1, beta2, epsilon }: AdamSettings) =>
+      tf.train.adam(learningRate, beta1, beta2, epsilon);
+    this.egOptimizer = adam(settings.embedderGenerator);
+    this.dOptimizer = adam(settings.discriminator);
+    this.w = discriminator.projectionMatrix.read() as tf.Variable;
+    this.eVars = variablesOf(embedder.trainableWeights);
+    this.gVars = variablesOf(generator.trainableWeights);
+    this.dVars = variablesOf(discriminator.trainableWeights).filter((v) => v !== this.w);
+    this.columnAdam = new ColumnAdam(this.w, settings.discriminator);
+  }
+
+  /** The optimizers with the variables they own, by the names checkpoints use. */
+  get optimizers(): Record<string, { optimizer: tf.Optimizer; variables: tf.Variable[] }> {
+    return {
+      embedderGenerator: { optimizer: this.egOptimizer, variables: [...this.eVars, ...this.gVars] },
+      discriminator: { optimizer: this.dOptimizer, variables: this.dVars },
+    };
+  }
+
+  step(batch: EpisodeBatch): MetaStepResult {
+    const { embedder: E, generator: G, discriminator: D } = this.networks;
+    const { lossWeights, dStepsPerGStep, gradientClip } = this.settings;
+    const columns = [...new Set(batch.plans.map((p) => p.videoIndex))].sort((a, b) => a - b);
+    const { frames, frameLandmarks, target, targetLandmarks, videoIndex } = batch;
+    const result: MetaStepResult = {
+      losses: {
+        discriminator: 0,
+        content: 0,
+        adversarial: 0,
+        featureMatching: 0,
+        embeddingMatch: 0,
+        total: 0,
+      },
+      scores: { real: 0, fake: 0 },
+      gradientNorms: { embedder: 0, generator: 0, discriminator: 0, w: 0 },
+    };
+
+    // x̂ for the D updates: G is not updated in between, so one generation serves them all.
+    const fake = tf.tidy(() =>
+      detach(G.generate(targetLandmarks, E.embedVideo(frames, frameLandmarks, true), true)),
+    );
+    let wFromD: tf.Tensor | undefined;
+    try {
+      for (let d = 0; d < dStepsPerGStep; d++) {
+        let real = 0;
+        let fakeScore = 0;
+        const { value, grads } = tf.variableGrads(() => {
+          const r = D.discriminate(target, targetLandmarks, videoIndex, true).score;
+          const f = D.discriminate(fake, targetLandmarks, videoIndex, true).score;
+          [real, fakeScore] = [tf.mean(r).dataSync()[0]!, tf.mean(f).dataSync()[0]!];
+          return discriminatorHingeLoss(r, f);
+        }, [...this.dVars, this.w]);
+        const loss = value.dataSync()[0]!;
+        value.dispose();
+        // Scores too: a ReLU turns NaN into 0 on some backends, so the hinge can hide one.
+        if (![loss, real, fakeScore].every(Number.isFinite)) {
+          tf.dispose(Object.values(grads));
+          result.nonFinite = 'discriminator';
+          return result;
+        }
+        const wGrad = grads[this.w.name]!;
+        delete grads[this.w.name];
+        const norm = globalNorm(Object.values(grads));
+        const apply = clipped(grads, norm, gradientClip);
+        this.dOptimizer.applyGradients(apply);
+        // The hinge gradients of W accumulate (averaged) for the W update after the E+G update.
+        const previous = wFromD;
+        wFromD = previous ? tf.add(previous, wGrad) : wGrad;
+        if (previous) tf.dispose([previous, wGrad]);
+        if (apply !== grads) tf.dispose(Object.values(apply));
+        tf.dispose(Object.values(grads));
+        Object.assign(result.losses, { discriminator: loss });
+        result.scores = { real, fake: fakeScore };
+        result.gradientNorms.discriminator = norm;
+      }
+
+      // E+G: L_CNT + L_ADV + L_MCH. W's share of L_MCH is taken apart below, so that the
+      // generator's adversarial term never moves W (a D parameter).
+      const terms = { content: 0, adversarial: 0, featureMatching: 0, embeddingMatch: 0 };
+      let embedding: tf.Tensor2D | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const e = E.embedVideo(frames, frameLandmarks, true);
+        embedding = tf.keep(detach(e));
+        const generated = G.generate(targetLandmarks, e, true);
+        const realOut = D.discriminate(target, targetLandmarks, videoIndex, true);
+        const fakeOut = D.discriminate(generated, targetLandmarks, videoIndex, true);
+        const parts = {
+          content: contentLoss(target, generated, this.settings.contentTerms),
+          adversarial: generatorAdversarialLoss(fakeOut.score),
+          featureMatching: tf.mul(
+            featureMatchingLoss(realOut.features, fakeOut.features),
+            lossWeights.featureMatching,
+          ) as tf.Scalar,
+          embeddingMatch: tf.mul(
+            embeddingMatchLoss(e, detach(D.videoColumns(videoIndex))),
+            lossWeights.embeddingMatch,
+          ) as tf.Scalar,
+        };
+        for (const [name, t] of Object.entries(parts))
+          terms[name as keyof typeof terms] = t.dataSync()[0]!;
+        return tf.addN(Object.values(parts)) as tf.Scalar;
+      }, [...this.eVars, ...this.gVars]);
+      const total = value.dataSync()[0]!;
+      value.dispose();
+      Object.assign(result.losses, terms, { total });
+      const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v));
+      if (bad || !Number.isFinite(total)) {
+        tf.dispose([...Object.values(grads), embedding!]);
+        result.nonFinite = bad ? bad[0] : 'total';
+        return result;
+      }
+      const pick = (vars: tf.Variable[]) => vars.map((v) => grads[v.name]!);
+      result.gradientNorms.embedder = globalNorm(pick(this.eVars));
+      result.gradientNorms.generator = globalNorm(pick(this.gVars));
+      const egNorm = Math.hypot(result.gradientNorms.embedder, result.gradientNorms.generator);
+      const apply = clipped(grads, egNorm, gradientClip);
+      this.egOptimizer.applyGradients(apply);
+      if (apply !== grads) tf.dispose(Object.values(apply));
+      tf.dispose(Object.values(grads));
+
+      // W: the mean hinge gradient plus L_MCH's, on the batch's columns only.
+      const wGrad = tf.tidy(() => {
+        const { grads: mch } = tf.variableGrads(
+          () =>
+            tf.mul(
+              embeddingMatchLoss(embedding!, D.videoColumns(videoIndex)),
+              lossWeights.embeddingMatch,
+            ) as tf.Scalar,
+          [this.w],
+        );
+        const fromMch = mch[this.w.name]!;
+        return wFromD ? tf.add(tf.div(wFromD, dStepsPerGStep), fromMch) : fromMch;
+      });
+      embedding!.dispose();
+      result.gradientNorms.w = globalNorm([wGrad]);
+      this.columnAdam.apply(wGrad as tf.Tensor2D, columns);
+      wGrad.dispose();
+      return result;
+    } finally {
+      fake.dispose();
+      wFromD?.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.egOptimizer.dispose();
+    this.dOptimizer.dispose();
+    this.columnAdam.dispose();
+  }
+}
