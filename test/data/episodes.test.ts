@@ -161,7 +161,31 @@ test('videos with fewer than K + 1 frames are never drawn', async () => {
   expect(s.videos).not.toContain(5);
   for (const batch of await batches(s, 10)) expect(Array.from(batch.videoIndex)).not.toContain(5);
   expect(() => sampler({ k: 8 })).toThrow(UserError);
-  expect(() => sampler({ k: 8 })).toThrow(/no video in the all split has K \+ 1 = 9 frames/);
+  expect(() => sampler({ k: 8 })).toThrow(/no video in the all split has 9 frames \(K = 8; 6 videos in the split\)/);
+});
+
+test('held-out frames are never trained on and are the targets of held-out episodes', async () => {
+  const train = await batches(sampler({ heldoutFrames: 2, seed: 4 }), 8);
+  const held = await batches(sampler({ heldoutFrames: 2, frames: 'heldout', seed: 4 }), 8);
+  for (const b of train)
+    for (const plan of b.plans) {
+      const usable = store.index().frameCounts[plan.videoIndex]! - 2;
+      expect(Math.max(...plan.frames)).toBeLessThan(usable);
+    }
+  for (const b of held)
+    for (const plan of b.plans) {
+      const usable = store.index().frameCounts[plan.videoIndex]! - 2;
+      expect(Math.max(...plan.frames.slice(0, 4))).toBeLessThan(usable);
+      expect(plan.frames[4]).toBeGreaterThanOrEqual(usable);
+    }
+});
+
+test('skip(n) continues the exact sequence of an unskipped sampler', async () => {
+  const straight = await batches(sampler({ seed: 21, worker: false }), 5);
+  const resumed = sampler({ seed: 21, worker: false });
+  resumed.skip(3);
+  const rest = await batches(resumed, 2);
+  expect(rest.map((b) => b.plans)).toEqual(straight.slice(3).map((b) => b.plans));
 });
 
 test('train and held-out splits are disjoint by identity and cover the store', () => {

@@ -18,6 +18,13 @@ export interface EpisodeSamplerOptions {
   splitSeed?: number;
   /** Mirror whole episodes with probability 1/2 (pixels and points, parts kept anatomical). */
   flip?: boolean;
+  /**
+   * The last `heldoutFrames` stored frames of every video are kept out of training episodes;
+   * with `frames: 'heldout'` they are the targets (K frames still come from the rest). This is
+   * the held-out set for self-reenactment error on frames of *training* identities.
+   */
+  heldoutFrames?: number;
+  frames?: 'train' | 'heldout';
   /** Batches prepared ahead of the one being consumed. */
   prefetch?: number;
   /**
@@ -75,6 +82,8 @@ export class EpisodeSampler {
       prefetch: 2,
       background: 'black',
       worker: true,
+      heldoutFrames: 0,
+      frames: 'train',
       ...options,
     };
     const { k, batchSize } = this.options;
@@ -88,11 +97,16 @@ export class EpisodeSampler {
       splitSeed: this.options.splitSeed,
     };
     const inSplit = splitVideos(this.index, this.options.split, split);
-    this.videos = inSplit.filter((i) => this.index.frameCounts[i]! >= k + 1);
+    const { heldoutFrames: h, frames } = this.options;
+    if (!Number.isInteger(h) || h < 0) throw new Error(`heldoutFrames must be >= 0, got ${h}`);
+    if (frames === 'heldout' && h === 0) throw new Error("frames: 'heldout' needs heldoutFrames > 0");
+    // Training episodes need K + 1 frames outside the held-out ones; held-out episodes K.
+    const needed = frames === 'train' ? k + 1 : k;
+    this.videos = inSplit.filter((i) => this.index.frameCounts[i]! - h >= needed);
     if (this.videos.length === 0)
       throw new UserError(
-        `${printable(store.path)}: no video in the ${this.options.split} split has K + 1 = ${k + 1} ` +
-          `frames (${inSplit.length} videos in the split)`,
+        `${printable(store.path)}: no video in the ${this.options.split} split has ` +
+          `${needed + h} frames (K = ${k}${h ? `, ${h} held out` : ''}; ${inSplit.length} videos in the split)`,
       );
     this.random = new Random(this.options.seed);
     const load = { k, background: this.options.background };
@@ -110,13 +124,26 @@ export class EpisodeSampler {
 
   /** The next batch's plans: drawn here, synchronously and in order, whatever runs ahead. */
   private plan(): EpisodePlan[] {
-    const { k, batchSize, flip } = this.options;
+    const { k, batchSize, flip, heldoutFrames: h } = this.options;
     return Array.from({ length: batchSize }, () => {
       const videoIndex = this.videos[this.random.int(this.videos.length)]!;
-      const frames = this.random.sample(this.index.frameCounts[videoIndex]!, k + 1);
+      const usable = this.index.frameCounts[videoIndex]! - h;
+      const frames =
+        this.options.frames === 'train'
+          ? this.random.sample(usable, k + 1)
+          : [...this.random.sample(usable, k), usable + this.random.int(h)];
       const flipped = flip && this.random.next() < 0.5;
       return { videoIndex, key: this.index.videos[videoIndex]!, frames, flipped };
     });
+  }
+
+  /**
+   * Draws and drops the next `batches` batches' plans without reading anything: a resumed run
+   * continues the exact episode sequence of an uninterrupted one. Only before the first batch.
+   */
+  skip(batches: number): void {
+    if (this.queue.length > 0) throw new Error('skip() must come before the first batch');
+    for (let i = 0; i < batches; i++) this.plan();
   }
 
   private fill(): void {
