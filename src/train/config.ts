@@ -176,6 +176,11 @@ const dataSchema = section({
   /** Share of identities held out for the self-reenactment L1 evaluation. */
   heldoutFraction: fraction().default(0.05),
   splitSeed: nonNegativeInt().default(0),
+  /**
+   * The last stored frames of every video kept out of training: the targets of the held-out L1
+   * (self-reenactment error on unseen frames of training identities).
+   */
+  heldoutFrames: nonNegativeInt().default(2),
   /** Batches loaded ahead of the one being trained on. */
   prefetch: nonNegativeInt().default(2),
   /** Landmark image background. */

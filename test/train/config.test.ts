@@ -91,6 +91,7 @@ describe('schema', () => {
       k: 8,
       flip: true,
       heldoutFraction: 0.05,
+      heldoutFrames: 2,
       splitSeed: 0,
       prefetch: 2,
       background: 'black',
