@@ -1,8 +1,9 @@
 import type { Logger } from '../log';
 
 /**
- * Runs `work` with a signal that the first Ctrl-C aborts, so a long run can stop at a clean point
- * (after the item in hand) and leave resumable state; a second Ctrl-C gets Node's default: exit.
+ * Runs `work` with a signal that the first Ctrl-C (or SIGTERM, as batch schedulers send before a
+ * kill) aborts, so a long run can stop at a clean point (after the item in hand) and leave
+ * resumable state; a second one gets Node's default: exit.
  */
 export async function stoppableByCtrlC<T>(
   log: Logger,
@@ -10,15 +11,17 @@ export async function stoppableByCtrlC<T>(
   work: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const controller = new AbortController();
-  const onInterrupt = () => {
-    log.warn(`interrupted: stopping after the current ${what} (Ctrl-C again to kill)`);
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const stopListening = () => signals.forEach((s) => process.removeListener(s, onInterrupt));
+  const onInterrupt = (signal: NodeJS.Signals) => {
+    log.warn(`${signal}: stopping after the current ${what} (send it again to kill)`);
     controller.abort();
-    process.removeListener('SIGINT', onInterrupt);
+    stopListening();
   };
-  process.on('SIGINT', onInterrupt);
+  signals.forEach((s) => process.on(s, onInterrupt));
   try {
     return await work(controller.signal);
   } finally {
-    process.removeListener('SIGINT', onInterrupt);
+    stopListening();
   }
 }

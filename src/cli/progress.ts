@@ -17,6 +17,8 @@ export function createProgress(
   unit: string,
   stream: NodeJS.WritableStream,
   logEverySeconds = 30,
+  /** Items already done (a resumed run): the bar and its ETA start from here. */
+  start = 0,
 ): Progress {
   const tty = Boolean((stream as NodeJS.WriteStream).isTTY);
   const bar = new SingleBar({
@@ -30,7 +32,7 @@ export function createProgress(
     // Keep the last line: the summary that follows refers to it.
     clearOnComplete: false,
   });
-  bar.start(total, 0, { label: '' });
+  bar.start(total, start, { label: '' });
   return {
     increment: (label = '') => bar.increment(1, { label }),
     stop: () => bar.stop(),

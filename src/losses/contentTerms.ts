@@ -32,19 +32,20 @@ export async function loadContentTerms(options: ContentTermOptions = {}): Promis
   const add = (backbone: FeatureBackbone, layers: readonly string[], weight: number) =>
     terms.push({ backbone, layers, weight });
   try {
-    if (options.vgg19Weights) {
+    // A term weighted 0 is not loaded at all: its forward passes would cost time for nothing.
+    if (options.vgg19Weights && weights.vgg19 > 0) {
       add(
         await loadVggBackbone('vgg19', options.vgg19Weights),
         PAPER_CONTENT_LAYERS.vgg19,
         weights.vgg19,
       );
     }
-    if (options.vggfaceWeights) {
+    if (options.vggfaceWeights && weights.vggface > 0) {
       const channelOrder = options.vggfaceChannelOrder ?? 'rgb';
       const vggface = await loadVggBackbone('vggface', options.vggfaceWeights, { channelOrder });
       add(vggface, PAPER_CONTENT_LAYERS.vggface, weights.vggface);
     }
-    if (terms.length === 0) {
+    if (!options.vgg19Weights && !options.vggfaceWeights && weights.faceapi > 0) {
       add(await loadFaceApiBackbone(), PAPER_CONTENT_LAYERS.faceapi, weights.faceapi);
     }
   } catch (err) {

@@ -58,6 +58,18 @@ function globalNorm(grads: tf.Tensor[]): number {
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
 }
 
+/**
+ * The gradients as a list in the variables' fixed order, zeros where a variable got none: tfjs's
+ * Adam pairs its moment slots with variables by position, so the order must never change (and a
+ * checkpoint restores the slots by that same order).
+ */
+function inOrder(
+  variables: readonly tf.Variable[],
+  grads: Grads,
+): { name: string; tensor: tf.Tensor }[] {
+  return variables.map((v) => ({ name: v.name, tensor: grads[v.name] ?? tf.zerosLike(v) }));
+}
+
 /** Scales gradients so that their global norm is at most `limit`. */
 function clipped(grads: Grads, norm: number, limit: number | undefined): Grads {
   if (limit === undefined || !(norm > limit)) return grads;
@@ -150,7 +162,9 @@ export class MetaLearner {
         delete grads[this.w.name];
         const norm = globalNorm(Object.values(grads));
         const apply = clipped(grads, norm, gradientClip);
-        this.dOptimizer.applyGradients(apply);
+        const ordered = inOrder(this.dVars, apply);
+        this.dOptimizer.applyGradients(ordered);
+        tf.dispose(ordered.filter((g) => !(g.name in apply)).map((g) => g.tensor));
         // The hinge gradients of W accumulate (averaged) for the W update after the E+G update.
         const previous = wFromD;
         wFromD = previous ? tf.add(previous, wGrad) : wGrad;
@@ -197,12 +211,14 @@ export class MetaLearner {
         result.nonFinite = bad ? bad[0] : 'total';
         return result;
       }
-      const pick = (vars: tf.Variable[]) => vars.map((v) => grads[v.name]!);
+      const pick = (vars: tf.Variable[]) => vars.flatMap((v) => grads[v.name] ?? []);
       result.gradientNorms.embedder = globalNorm(pick(this.eVars));
       result.gradientNorms.generator = globalNorm(pick(this.gVars));
       const egNorm = Math.hypot(result.gradientNorms.embedder, result.gradientNorms.generator);
       const apply = clipped(grads, egNorm, gradientClip);
-      this.egOptimizer.applyGradients(apply);
+      const ordered = inOrder([...this.eVars, ...this.gVars], apply);
+      this.egOptimizer.applyGradients(ordered);
+      tf.dispose(ordered.filter((g) => !(g.name in apply)).map((g) => g.tensor));
       if (apply !== grads) tf.dispose(Object.values(apply));
       tf.dispose(Object.values(grads));
 

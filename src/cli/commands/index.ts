@@ -4,6 +4,7 @@ import { modelsCommand } from './models';
 import { preprocessCommand } from './preprocess';
 import { storeCommand } from './store';
 import { synthCommand } from './synth';
+import { trainMetaCommand } from './trainMeta';
 import { weightsCommand } from './weights';
 
 /** Every subcommand, in the order `--help` lists them. A new command is one file plus one line here. */
@@ -14,4 +15,5 @@ export const COMMANDS: readonly CliCommand[] = [
   preprocessCommand,
   synthCommand,
   storeCommand,
+  trainMetaCommand,
 ];

@@ -1,0 +1,267 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { Progress } from '../cli/progress';
+import { disposeBatch, EpisodeSampler, type EpisodeBatch } from '../data/episodes/sampler';
+import { DatasetStore } from '../data/store/store';
+import { UserError } from '../errors';
+import type { Logger } from '../log';
+import { loadContentTerms } from '../losses/contentTerms';
+import { Discriminator } from '../models/discriminator';
+import { Embedder } from '../models/embedder';
+import { Generator } from '../models/generator';
+import { collectWeights, type NamedModules } from '../models/weights';
+import { printable } from '../oneLine';
+import {
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointOptimizer,
+} from './checkpoint';
+import type { TrainConfig } from './config';
+import { heldoutL1 } from './heldoutL1';
+import { MetaLearner, type MetaNetworks, type MetaStepResult } from './metaStep';
+import { sampleGrid } from './sampleGrid';
+import { EventWriter } from './tensorboard/eventWriter';
+
+export interface TrainMetaOptions {
+  config: TrainConfig;
+  /** The resolved config as YAML: written into the run directory and every checkpoint. */
+  configYaml: string;
+  store: string;
+  runDir: string;
+  resume: boolean;
+  log: Logger;
+  progress?: (total: number, start: number) => Progress;
+  /** Aborted by Ctrl-C or SIGTERM: the run saves a checkpoint and returns. */
+  signal?: AbortSignal;
+  /** Called once the networks are built (and loaded, on resume): tests use it to inject faults. */
+  onNetworksReady?: (networks: MetaNetworks) => void;
+}
+
+export interface TrainMetaSummary {
+  startStep: number;
+  step: number;
+  seconds: number;
+  interrupted: boolean;
+  lastLosses?: MetaStepResult['losses'];
+  lastHeldoutL1?: number;
+}
+
+/** Model, optimizer and sampler state that a checkpoint must carry for an exact resume. */
+function checkpointParts(learner: MetaLearner, modules: NamedModules) {
+  const names = collectWeights(modules);
+  const stableName = new Map([...names].map(([name, w]) => [(w.read() as tf.Variable).name, name]));
+  const optimizers: Record<string, CheckpointOptimizer> = {};
+  for (const [key, { optimizer, variables }] of Object.entries(learner.optimizers)) {
+    optimizers[key] = {
+      optimizer,
+      variables: new Map(variables.map((v) => [stableName.get(v.name)!, v])),
+    };
+  }
+  return optimizers;
+}
+
+/**
+ * The meta-learning stage (METHOD.md): episodes from the store -> E, G, D -> losses -> Adam, with
+ * TensorBoard scalars and sample grids, held-out L1, atomic checkpoints and exact resume.
+ */
+export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSummary> {
+  const { config, log, runDir } = options;
+  const started = Date.now();
+  const store = DatasetStore.open(options.store);
+  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  try {
+    const index = store.index();
+    if (index.videos.length === 0)
+      throw new UserError(`${printable(options.store)}: the store holds no videos`);
+    if (store.settings.size !== config.model.imageSize)
+      throw new UserError(
+        `${printable(options.store)}: frames are ${store.settings.size} px but the config's ` +
+          `model.imageSize is ${config.model.imageSize}`,
+      );
+    const existing = await listCheckpoints(runDir);
+    if (existing.length > 0 && !options.resume)
+      throw new UserError(
+        `${printable(runDir)}: already holds checkpoints; pass --resume to continue it, or choose another --out`,
+      );
+    if (options.resume && existing.length === 0)
+      throw new UserError(`${printable(runDir)}: no checkpoint to resume from`);
+
+    const { train, data, loss } = config;
+    const seed = train.seed;
+    const modules = {
+      embedder: new Embedder(config.model, { seed: seed + 1 }),
+      generator: new Generator(config.model, { seed: seed + 2 }),
+      discriminator: new Discriminator(config.model, index.videos.length, { seed: seed + 3 }),
+    };
+    closers.push(() => Object.values(modules).forEach((m) => m.dispose()));
+    const contentTerms = await loadContentTerms({
+      vgg19Weights: loss.vgg19Weights ?? undefined,
+      vggfaceWeights: loss.vggfaceWeights ?? undefined,
+      vggfaceChannelOrder: loss.vggfaceChannelOrder,
+      weights: loss,
+    });
+    closers.push(() => contentTerms.forEach((t) => t.backbone.dispose()));
+    const adam = (learningRate: number) => ({
+      learningRate,
+      beta1: train.beta1,
+      beta2: train.beta2,
+      epsilon: train.epsilon,
+    });
+    const learner = new MetaLearner(modules, {
+      embedderGenerator: adam(train.lrEmbedderGenerator),
+      discriminator: adam(train.lrDiscriminator),
+      dStepsPerGStep: train.dStepsPerGStep,
+      lossWeights: loss,
+      contentTerms,
+      gradientClip: train.gradientClip ?? undefined,
+    });
+    closers.push(() => learner.dispose());
+    const optimizers = checkpointParts(learner, modules);
+    const columnState = learner.columnAdam;
+
+    let step = 0;
+    if (options.resume) {
+      const loaded = await loadCheckpoint(runDir, {
+        modules,
+        optimizers,
+        extra: { 'W.adam_m': columnState.m, 'W.adam_v': columnState.v },
+      });
+      step = loaded.step;
+      const rng = loaded.rng as { columnSteps?: number[] };
+      if (rng.columnSteps?.length === columnState.steps.length)
+        columnState.steps.set(rng.columnSteps);
+      log.info(`resuming ${runDir} from step ${step} (${loaded.dir})`);
+    } else {
+      fs.mkdirSync(runDir, { recursive: true });
+      fs.writeFileSync(path.join(runDir, 'config.yaml'), options.configYaml);
+    }
+    const startStep = step;
+    options.onNetworksReady?.(modules);
+    const save = async () => {
+      const saved = await saveCheckpoint(
+        runDir,
+        {
+          step,
+          modules,
+          optimizers,
+          extra: { 'W.adam_m': columnState.m, 'W.adam_v': columnState.v },
+          rng: { columnSteps: Array.from(columnState.steps) },
+          config: options.configYaml,
+        },
+        { keep: config.log.keepCheckpoints },
+      );
+      log.info(`checkpoint: ${saved.dir}`);
+    };
+
+    const samplerOptions = {
+      k: data.k,
+      batchSize: train.batchSize,
+      split: 'train' as const,
+      heldoutFraction: data.heldoutFraction,
+      splitSeed: data.splitSeed,
+      heldoutFrames: data.heldoutFrames,
+      background: data.background,
+    };
+    const sampler = new EpisodeSampler(store, {
+      ...samplerOptions,
+      seed,
+      flip: data.flip,
+      prefetch: data.prefetch,
+    });
+    closers.push(() => sampler.close());
+    // The run's episodes are one sequence from the seed: skipping those already trained on
+    // makes a resumed run see exactly what an uninterrupted one would.
+    sampler.skip(step);
+    const events = await EventWriter.create(runDir);
+    closers.push(() => events.close());
+
+    const summary: TrainMetaSummary = { startStep, step, seconds: 0, interrupted: false };
+    const progress = options.progress?.(train.steps, step);
+    let nonFiniteRun = 0;
+    let lastSaved = step;
+    let windowStart = Date.now();
+    let windowSteps = 0;
+    while (step < train.steps) {
+      if (options.signal?.aborted) {
+        summary.interrupted = true;
+        break;
+      }
+      let batch: EpisodeBatch | undefined = await sampler.next();
+      const result = learner.step(batch);
+      step++;
+      windowSteps++;
+      if (result.nonFinite) {
+        nonFiniteRun++;
+        log.warn(`step ${step}: non-finite ${result.nonFinite} loss; nothing was updated`);
+        if (nonFiniteRun >= train.maxNonFiniteSteps) {
+          disposeBatch(batch);
+          throw new UserError(
+            `stopped at step ${step}: ${nonFiniteRun} steps in a row had a non-finite loss ` +
+              `(last: ${result.nonFinite}); the last good checkpoint in ${printable(runDir)} is intact`,
+          );
+        }
+      } else nonFiniteRun = 0;
+      summary.lastLosses = result.losses;
+
+      if (step % config.log.scalarsEvery === 0) {
+        const seconds = (Date.now() - windowStart) / 1000;
+        events.scalars(
+          {
+            ...Object.fromEntries(Object.entries(result.losses).map(([k, v]) => [`loss/${k}`, v])),
+            'score/real': result.scores.real,
+            'score/fake': result.scores.fake,
+            ...Object.fromEntries(
+              Object.entries(result.gradientNorms).map(([k, v]) => [`grad_norm/${k}`, v]),
+            ),
+            'lr/embedder_generator': train.lrEmbedderGenerator,
+            'lr/discriminator': train.lrDiscriminator,
+            'perf/steps_per_second': windowSteps / seconds,
+          },
+          step,
+        );
+        log.info({ step, ...result.losses, scores: result.scores }, 'step');
+        windowStart = Date.now();
+        windowSteps = 0;
+      }
+      if (config.log.imagesEvery > 0 && step % config.log.imagesEvery === 0) {
+        const grid = sampleGrid(modules, batch, 2);
+        await events.image(
+          'samples/landmarks_real_generated',
+          grid.rgb,
+          grid.width,
+          grid.height,
+          step,
+        );
+      }
+      disposeBatch(batch);
+      batch = undefined;
+      if (config.log.evalEvery > 0 && step % config.log.evalEvery === 0) {
+        summary.lastHeldoutL1 = await heldoutL1(modules, store, {
+          ...samplerOptions,
+          batches: config.log.evalBatches,
+          seed: seed + 1,
+        });
+        events.scalar('eval/l1_heldout_frames', summary.lastHeldoutL1, step);
+        log.info({ step, heldoutL1: summary.lastHeldoutL1 }, 'eval');
+      }
+      // Never checkpoint in a run of non-finite steps: the last good checkpoint must survive.
+      if (step % config.log.checkpointEvery === 0 && nonFiniteRun === 0) {
+        await save();
+        lastSaved = step;
+      }
+      progress?.increment(
+        `D ${result.losses.discriminator.toFixed(3)} G ${result.losses.total.toFixed(3)}` +
+          (summary.lastHeldoutL1 === undefined ? '' : ` L1 ${summary.lastHeldoutL1.toFixed(4)}`),
+      );
+    }
+    progress?.stop();
+    if (step !== lastSaved && nonFiniteRun === 0) await save();
+    summary.step = step;
+    summary.seconds = (Date.now() - started) / 1000;
+    return summary;
+  } finally {
+    for (const close of closers.reverse()) await close();
+  }
+}

@@ -1,0 +1,198 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/backend/select';
+import { UserError } from '../../src/errors';
+import { silentLogger } from '../../src/log';
+import { collectWeights } from '../../src/models/weights';
+import { listCheckpoints } from '../../src/train/checkpoint';
+import { parseTrainConfig, type TrainConfig } from '../../src/train/config';
+import { resolvedConfigYaml } from '../../src/train/loadConfig';
+import { readEventFile, type ScalarEvent } from '../../src/train/tensorboard/eventReader';
+import { trainMeta, type TrainMetaOptions } from '../../src/train/trainMeta';
+import { makeTestStore } from '../helpers/testStore';
+
+let dir: string;
+let store: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-train-'));
+  store = await makeTestStore(dir, { size: 64, videos: 4, frames: 6 });
+}, 60_000);
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A narrow 64 px model without a content backbone: a step takes well under a second. */
+function config(overrides: { steps: number; [key: string]: unknown }): TrainConfig {
+  return parseTrainConfig(
+    {
+      model: { preset: 'tiny', baseWidth: 4, maxWidth: 8, embeddingSize: 8, residualBlocks: 1 },
+      data: { k: 2, heldoutFraction: 0, heldoutFrames: 1, prefetch: 1 },
+      train: { batchSize: 2, steps: overrides.steps, dStepsPerGStep: 1, seed: 3 },
+      loss: { faceapi: 0 },
+      log: {
+        scalarsEvery: 1,
+        imagesEvery: 3,
+        checkpointEvery: 3,
+        keepCheckpoints: 2,
+        evalEvery: 3,
+        evalBatches: 1,
+      },
+    },
+    'test config',
+  );
+}
+
+function run(runDir: string, trainConfig: TrainConfig, extra: Partial<TrainMetaOptions> = {}) {
+  return trainMeta({
+    config: trainConfig,
+    configYaml: resolvedConfigYaml(trainConfig),
+    store,
+    runDir,
+    resume: false,
+    log: silentLogger(),
+    ...extra,
+  });
+}
+
+async function scalars(runDir: string): Promise<ScalarEvent[]> {
+  const files = fs.readdirSync(runDir).filter((f) => f.startsWith('events.out.tfevents.'));
+  const events = (await Promise.all(files.map((f) => readEventFile(path.join(runDir, f))))).flat();
+  return events.filter((e): e is ScalarEvent => e.kind === 'scalar');
+}
+
+const lossesAt = (events: ScalarEvent[], step: number) =>
+  Object.fromEntries(
+    events.filter((e) => e.step === step && e.tag.startsWith('loss/')).map((e) => [e.tag, e.value]),
+  );
+
+describe('on the cpu backend', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'cpu' });
+  });
+
+  test('6 steps straight and 3 + resume + 3 give the same losses', async () => {
+    const straight = path.join(dir, 'straight');
+    const split = path.join(dir, 'split');
+    await run(straight, config({ steps: 6 }));
+    const first = await run(split, config({ steps: 3 }));
+    expect(first.step).toBe(3);
+    const resumed = await run(split, config({ steps: 6 }), { resume: true });
+    expect(resumed.startStep).toBe(3);
+    expect(resumed.step).toBe(6);
+    const a = await scalars(straight);
+    const b = await scalars(split);
+    for (const step of [4, 5, 6]) {
+      const want = lossesAt(a, step);
+      const got = lossesAt(b, step);
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      for (const [tag, value] of Object.entries(want))
+        expect(Math.abs(got[tag]! - value)).toBeLessThan(1e-5);
+    }
+  }, 600_000);
+});
+
+describe('on the wasm backend', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+
+  test('a run logs every term, scores, norms, rates, speed, held-out L1 and sample grids', async () => {
+    const runDir = path.join(dir, 'logged');
+    await run(runDir, config({ steps: 6 }));
+    const files = fs.readdirSync(runDir).filter((f) => f.startsWith('events.out.tfevents.'));
+    const events = await readEventFile(path.join(runDir, files[0]!));
+    const tags = new Set(events.flatMap((e) => (e.kind === 'fileVersion' ? [] : [e.tag])));
+    for (const tag of [
+      'loss/discriminator',
+      'loss/content',
+      'loss/adversarial',
+      'loss/featureMatching',
+      'loss/embeddingMatch',
+      'loss/total',
+      'score/real',
+      'score/fake',
+      'grad_norm/embedder',
+      'grad_norm/generator',
+      'grad_norm/discriminator',
+      'grad_norm/w',
+      'lr/embedder_generator',
+      'lr/discriminator',
+      'perf/steps_per_second',
+      'eval/l1_heldout_frames',
+      'samples/landmarks_real_generated',
+    ])
+      expect(tags).toContain(tag);
+    const image = events.find((e) => e.kind === 'image')!;
+    expect(image).toMatchObject({ step: 3 });
+    // Checkpoints every 3 steps, the last 2 kept.
+    expect((await listCheckpoints(runDir)).map((c) => c.step)).toEqual([3, 6]);
+    expect(fs.readFileSync(path.join(runDir, 'config.yaml'), 'utf8')).toContain('steps: 6');
+  }, 120_000);
+
+  test('the tensor count is flat over 50 steps', async () => {
+    const counts: number[] = [];
+    const runDir = path.join(dir, 'memory');
+    const trainConfig = config({ steps: 50 });
+    const options = {
+      ...trainConfig,
+      log: {
+        ...trainConfig.log,
+        scalarsEvery: 10,
+        imagesEvery: 10,
+        evalEvery: 10,
+        checkpointEvery: 25,
+      },
+    };
+    let stepCount = 0;
+    await run(runDir, options, {
+      progress: () => ({
+        increment: () => {
+          stepCount++;
+          counts.push(tf.memory().numTensors);
+        },
+        stop: () => undefined,
+      }),
+    });
+    expect(stepCount).toBe(50);
+    expect(Math.max(...counts.slice(1))).toBe(Math.min(...counts.slice(1)));
+  }, 300_000);
+
+  test('non-finite steps in a row stop the run by name, the last good checkpoint intact', async () => {
+    const runDir = path.join(dir, 'nonfinite');
+    await run(runDir, config({ steps: 3 }));
+    const poisonedConfig = config({ steps: 12 });
+    poisonedConfig.train.maxNonFiniteSteps = 4;
+    const poisoned = run(runDir, poisonedConfig, {
+      resume: true,
+      onNetworksReady: ({ discriminator }) => {
+        const b = collectWeights({ discriminator }).get('discriminator.b')!;
+        b.write(tf.fill(b.shape as number[], NaN));
+      },
+    });
+    await expect(poisoned).rejects.toThrow(UserError);
+    await expect(poisoned).rejects.toThrow(
+      /stopped at step 7: 4 steps in a row had a non-finite loss \(last: discriminator\)/,
+    );
+    expect((await listCheckpoints(runDir)).map((c) => c.step)).toEqual([3]);
+  }, 120_000);
+
+  test("refuses an image size other than the store's, and a used run directory without --resume", async () => {
+    const bigger = parseTrainConfig(
+      {
+        ...JSON.parse(JSON.stringify(config({ steps: 1 }))),
+        model: { preset: 'tiny', imageSize: 128 },
+      },
+      'x',
+    );
+    await expect(run(path.join(dir, 'size'), bigger)).rejects.toThrow(
+      /frames are 64 px but the config's model.imageSize is 128/,
+    );
+    await expect(run(path.join(dir, 'logged'), config({ steps: 6 }))).rejects.toThrow(
+      /already holds checkpoints; pass --resume/,
+    );
+    await expect(
+      run(path.join(dir, 'fresh'), config({ steps: 1 }), { resume: true }),
+    ).rejects.toThrow(/no checkpoint to resume from/);
+  });
+});
