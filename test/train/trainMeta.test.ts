@@ -26,9 +26,16 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 function config(overrides: { steps: number; [key: string]: unknown }): TrainConfig {
   return parseTrainConfig(
     {
-      model: { preset: 'tiny', baseWidth: 4, maxWidth: 8, embeddingSize: 8, residualBlocks: 1 },
+      model: {
+        preset: 'tiny',
+        baseWidth: 4,
+        maxWidth: 8,
+        embeddingSize: 8,
+        residualBlocks: 1,
+        generatorFirstKernel: 3,
+      },
       data: { k: 2, heldoutFraction: 0, heldoutFrames: 1, prefetch: 1 },
-      train: { batchSize: 2, steps: overrides.steps, dStepsPerGStep: 1, seed: 3 },
+      train: { batchSize: 1, steps: overrides.steps, dStepsPerGStep: 1, seed: 3 },
       loss: { faceapi: 0 },
       log: {
         scalarsEvery: 1,
