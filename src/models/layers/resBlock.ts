@@ -3,14 +3,19 @@ import { adaptiveInstanceNorm } from './adain';
 import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
 
-/** Splits psi [batch, 2*sum(channels)] into (mean, std) pairs of the given channel counts. */
+/**
+ * Splits psi [batch, 2*sum(channels)] into (mean, std) pairs of the given channel counts. The std
+ * entries of psi are offsets from 1 (std = 1 + psi_std): P starts near zero (N(0, 0.02)), and a
+ * raw psi_std of ~0.1 at each of the generator's AdaIN stages would shrink its signal by ~1e-9,
+ * so it would start, and stay, a constant grey image (measured on tiny.yaml before this).
+ */
 export function splitAdainParams(
   psi: tf.Tensor2D,
   channels: number[],
 ): [tf.Tensor2D, tf.Tensor2D][] {
   const sizes = channels.flatMap((c) => [c, c]);
   const parts = tf.split(psi, sizes, 1) as tf.Tensor2D[];
-  return channels.map((_, i) => [parts[2 * i]!, parts[2 * i + 1]!]);
+  return channels.map((_, i) => [parts[2 * i]!, tf.add(parts[2 * i + 1]!, 1) as tf.Tensor2D]);
 }
 
 /**
