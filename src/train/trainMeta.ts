@@ -178,6 +178,17 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     closers.push(() => events.close());
 
     const summary: TrainMetaSummary = { startStep, step, seconds: 0, interrupted: false };
+    const evaluate = async () => {
+      summary.lastHeldoutL1 = await heldoutL1(modules, store, {
+        ...samplerOptions,
+        batches: config.log.evalBatches,
+        seed: seed + 1,
+      });
+      events.scalar('eval/l1_heldout_frames', summary.lastHeldoutL1, step);
+      log.info({ step, heldoutL1: summary.lastHeldoutL1 }, 'eval');
+    };
+    // The untrained model's error is the baseline the curve is read against.
+    if (config.log.evalEvery > 0 && step === 0) await evaluate();
     const progress = options.progress?.(train.steps, step);
     let nonFiniteRun = 0;
     let lastSaved = step;
@@ -237,15 +248,7 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
       }
       disposeBatch(batch);
       batch = undefined;
-      if (config.log.evalEvery > 0 && step % config.log.evalEvery === 0) {
-        summary.lastHeldoutL1 = await heldoutL1(modules, store, {
-          ...samplerOptions,
-          batches: config.log.evalBatches,
-          seed: seed + 1,
-        });
-        events.scalar('eval/l1_heldout_frames', summary.lastHeldoutL1, step);
-        log.info({ step, heldoutL1: summary.lastHeldoutL1 }, 'eval');
-      }
+      if (config.log.evalEvery > 0 && step % config.log.evalEvery === 0) await evaluate();
       // Never checkpoint in a run of non-finite steps: the last good checkpoint must survive.
       if (step % config.log.checkpointEvery === 0 && nonFiniteRun === 0) {
         await save();

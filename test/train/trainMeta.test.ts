@@ -1,8 +1,12 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
+import { runCli } from '../../src/cli/main';
+import { STORE_FORMAT } from '../../src/data/store/schema';
+import { DatasetStore } from '../../src/data/store/store';
 import { UserError } from '../../src/errors';
 import { silentLogger } from '../../src/log';
 import { collectWeights } from '../../src/models/weights';
@@ -11,7 +15,10 @@ import { parseTrainConfig, type TrainConfig } from '../../src/train/config';
 import { resolvedConfigYaml } from '../../src/train/loadConfig';
 import { readEventFile, type ScalarEvent } from '../../src/train/tensorboard/eventReader';
 import { trainMeta, type TrainMetaOptions } from '../../src/train/trainMeta';
+import { capture, lines } from '../cli/helpers';
 import { makeTestStore } from '../helpers/testStore';
+
+const ROOT = path.join(__dirname, '..', '..');
 
 let dir: string;
 let store: string;
@@ -202,4 +209,87 @@ describe('on the wasm backend', () => {
       run(path.join(dir, 'fresh'), config({ steps: 1 }), { resume: true }),
     ).rejects.toThrow(/no checkpoint to resume from/);
   });
+});
+
+describe('the train-meta command', () => {
+  test('a mistyped config key is one line naming it, exit 2', async () => {
+    const result = await capture((io) =>
+      runCli(['train-meta', '--config', 'tiny', '--data', store, '--set', 'train.batchSzie=2'], io),
+    );
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)).toEqual([
+      "talking-heads: override 'train.batchSzie=2': unknown key 'train.batchSzie'; did you mean 'train.batchSize'?",
+    ]);
+  });
+
+  test('an empty store is refused', async () => {
+    const empty = path.join(dir, 'empty-store');
+    const writer = await DatasetStore.create(empty, {
+      format: STORE_FORMAT,
+      producer: 'synth',
+      size: 64,
+      framesPerVideo: 4,
+      jpegQuality: 90,
+      crop: { scale: 1.8, offsetY: -0.1 },
+    });
+    await writer.finalise();
+    await writer.close();
+    const result = await capture((io) =>
+      runCli(
+        [
+          '--backend',
+          'wasm',
+          'train-meta',
+          '--config',
+          'tiny',
+          '--data',
+          empty,
+          '--out',
+          path.join(dir, 'e'),
+        ],
+        io,
+      ),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/empty-store: the store holds no videos\n$/);
+  });
+
+  test('SIGINT saves a checkpoint at the step reached and exits 130; --resume continues from it', async () => {
+    const runDir = path.join(dir, 'interrupted');
+    const yaml = path.join(dir, 'small.yaml');
+    fs.writeFileSync(yaml, resolvedConfigYaml(config({ steps: 1000 })));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'test/helpers/cliMain.ts'),
+        '--backend',
+        'wasm',
+        'train-meta',
+        '--config',
+        yaml,
+        '--data',
+        store,
+        '--out',
+        runDir,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Interrupt once the first checkpoint (step 3) is in place.
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && (await listCheckpoints(runDir)).length === 0)
+      await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const match = /^interrupted at step (\d+)/.exec(stdout);
+    expect(match).not.toBeNull();
+    const stoppedAt = Number(match![1]);
+    expect((await listCheckpoints(runDir)).map((c) => c.step)).toContain(stoppedAt);
+    const resumed = await run(runDir, config({ steps: stoppedAt + 1 }), { resume: true });
+    expect(resumed).toMatchObject({ startStep: stoppedAt, step: stoppedAt + 1 });
+  }, 180_000);
 });
