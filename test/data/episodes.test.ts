@@ -161,7 +161,9 @@ test('videos with fewer than K + 1 frames are never drawn', async () => {
   expect(s.videos).not.toContain(5);
   for (const batch of await batches(s, 10)) expect(Array.from(batch.videoIndex)).not.toContain(5);
   expect(() => sampler({ k: 8 })).toThrow(UserError);
-  expect(() => sampler({ k: 8 })).toThrow(/no video in the all split has 9 frames \(K = 8; 6 videos in the split\)/);
+  expect(() => sampler({ k: 8 })).toThrow(
+    /no video in the all split has 9 frames \(K = 8; 6 videos in the split\)/,
+  );
 });
 
 test('held-out frames are never trained on and are the targets of held-out episodes', async () => {

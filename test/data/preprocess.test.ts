@@ -172,7 +172,9 @@ test('Ctrl-C stops after the video in hand: exit 130, the store finalised and re
   const args = ['preprocess', input, '--out', out, '--frames', '6', '--min-frames', '2'];
   const { code, stdout } = await interruptAfterFirstVideo(args, out, 'SIGINT');
   expect(code).toBe(130);
-  expect(lines(stdout)[0]).toMatch(/^interrupted: \d+ stored, 0 already done, 0 failed, of 4 videos/);
+  expect(lines(stdout)[0]).toMatch(
+    /^interrupted: \d+ stored, 0 already done, 0 failed, of 4 videos/,
+  );
   expect(lines(stdout)).toContain(`run the same command again to resume into ${out}`);
   const store = openStore(out);
   try {

@@ -99,7 +99,8 @@ export class EpisodeSampler {
     const inSplit = splitVideos(this.index, this.options.split, split);
     const { heldoutFrames: h, frames } = this.options;
     if (!Number.isInteger(h) || h < 0) throw new Error(`heldoutFrames must be >= 0, got ${h}`);
-    if (frames === 'heldout' && h === 0) throw new Error("frames: 'heldout' needs heldoutFrames > 0");
+    if (frames === 'heldout' && h === 0)
+      throw new Error("frames: 'heldout' needs heldoutFrames > 0");
     // Training episodes need K + 1 frames outside the held-out ones; held-out episodes K.
     const needed = frames === 'train' ? k + 1 : k;
     this.videos = inSplit.filter((i) => this.index.frameCounts[i]! - h >= needed);
