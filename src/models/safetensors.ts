@@ -16,6 +16,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fileError, printable, quote, setOwn } from '../oneLine';
+import { syncDirectory } from '../syncDirectory';
 
 /** The typed array holding each dtype's elements (F16 and BF16 as their raw 16-bit patterns). */
 export interface SafetensorsArrays {
@@ -384,20 +385,6 @@ export async function writeSafetensorsFile(
     throw fileError(file, err, 'write', 'a .safetensors file');
   }
   await syncDirectory(path.dirname(file));
-}
-
-/** Makes the rename itself durable. Best effort: not every platform can sync a directory. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fsp.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // The data is already synced; only the rename's durability is at stake.
-  }
 }
 
 /** Reads and validates a .safetensors file; every failure is a one-line UserError naming it. */

@@ -26,6 +26,7 @@ import {
 } from '../models/safetensors';
 import { loadWeights, saveWeights, type NamedModules } from '../models/weights';
 import { fileError, printable, quote } from '../oneLine';
+import { syncDirectory } from '../syncDirectory';
 
 export const CHECKPOINT_FORMAT = 1;
 export const MODEL_FILE = 'model.safetensors';
@@ -554,20 +555,6 @@ async function writeDurably(file: string, text: string): Promise<void> {
     }
   } catch (err) {
     throw fileError(file, err, 'write');
-  }
-}
-
-/** Makes renames and new entries durable. Best effort: not every platform syncs directories. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fsp.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // The files themselves are synced; only the entries' durability is at stake.
   }
 }
 
