@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fileError, printable, quote, setOwn } from '../oneLine';
 import { syncDirectory } from '../syncDirectory';
+import { elementCount, isIndex, isShape } from './shape';
 
 /** The typed array holding each dtype's elements (F16 and BF16 as their raw 16-bit patterns). */
 export interface SafetensorsArrays {
@@ -573,18 +574,6 @@ function toInt32(raw: RawTensor, label: string): Int32Array {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
-
-function elementCount(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
-
-function isIndex(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-function isShape(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every(isIndex);
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -20,6 +20,7 @@ import { unzipSync } from 'fflate';
 import { BufferReader, Parser } from 'pickleparser';
 import { UserError } from '../errors';
 import type { RawTensor, SafetensorsDtype } from './safetensors';
+import { elementCount, isIndex, isShape } from './shape';
 import { printable, quote, setOwn } from '../oneLine';
 
 export interface TorchCheckpoint {
@@ -431,8 +432,8 @@ function tensorSpec(name: string, value: unknown, fail: Fail): TensorSpec {
     value.args.length < minArgs ||
     !(storage instanceof StorageRef) ||
     !isIndex(offset) ||
-    !isIndexList(shape) ||
-    !isIndexList(stride) ||
+    !isShape(shape) ||
+    !isShape(stride) ||
     stride.length !== shape.length
   )
     throw fail(`${where}: malformed ${value.fn} arguments`);
@@ -604,18 +605,6 @@ function swapBytes(bytes: Uint8Array, size: number): void {
 
 function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
   return bytes.length >= prefix.length && prefix.every((byte, i) => bytes[i] === byte);
-}
-
-function elementCount(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
-
-function isIndex(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-function isIndexList(value: unknown): value is number[] {
-  return Array.isArray(value) && value.every(isIndex);
 }
 
 /** A Python value as errors describe it: "a dict", "an int", "a 'argparse.Namespace' object". */
