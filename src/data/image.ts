@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../errors';
 import { printable } from '../oneLine';
@@ -11,6 +13,18 @@ export interface RgbImage {
 
 /** File extensions read as photos (person shots, synth sources). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'];
+
+/** The photos in a folder (not its sub-folders), by name; hidden files are left out. */
+export function photosIn(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter(
+      (name) =>
+        !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase()),
+    )
+    .sort()
+    .map((name) => path.join(dir, name));
+}
 
 /** Decodes a photo to sRGB, EXIF orientation applied; an unreadable file is a UserError naming it. */
 export async function readImage(file: string): Promise<RgbImage> {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { isUserError, UserError } from '../errors';
 import type { Logger } from '../log';
 import { printable } from '../oneLine';
-import { IMAGE_EXTENSIONS, readImage, type RgbImage } from './image';
+import { IMAGE_EXTENSIONS, photosIn, readImage, type RgbImage } from './image';
 import type { CropGeometry } from './landmarks/crop';
 import type { FaceLandmarker } from './landmarks/landmarker';
 import type { Points } from './landmarks/points';
@@ -59,13 +59,7 @@ export async function loadPersonShots(
       sources: clip.frameIndices.map((i) => `${input}#${i}`),
     };
   }
-  const photos = stat.isDirectory()
-    ? fs
-        .readdirSync(input)
-        .filter((name) => !name.startsWith('.') && hasExtension(name, IMAGE_EXTENSIONS))
-        .sort()
-        .map((name) => path.join(input, name))
-    : [input];
+  const photos = stat.isDirectory() ? photosIn(input) : [input];
   if (photos.length === 0)
     throw new UserError(
       `${printable(input)}: no photos (${IMAGE_EXTENSIONS.join(', ')}) or videos found`,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
-import { encodeJpeg, IMAGE_EXTENSIONS, readImage } from '../image';
+import { encodeJpeg, photosIn, readImage } from '../image';
 import { squareAround } from '../landmarks/landmarker';
 import { POINT_COUNT } from '../landmarks/points';
 import { shardOf } from '../sampling';
@@ -19,14 +19,6 @@ export function defaultPhotos(): string[] {
   );
   // Only the sample portraits: the folder also holds screenshots of the demo page.
   return photosIn(demo).filter((file) => /^sample\d+\.jpg$/.test(path.basename(file)));
-}
-
-function photosIn(dir: string): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => IMAGE_EXTENSIONS.includes(path.extname(f).toLowerCase()))
-    .sort()
-    .map((f) => path.join(dir, f));
 }
 
 /** Photos from the arguments: files as given, folders expanded (not recursively). */
