@@ -9,3 +9,12 @@ export {
 } from './backend/select';
 export { createLogger, type Logger, type LoggerOptions } from './log';
 export { UserError, isUserError } from './errors';
+export {
+  openMetaCheckpoint,
+  findLatestMetaCheckpoint,
+  type MetaCheckpoint,
+} from './train/metaCheckpoint';
+export { finetune, type FinetuneOptions, type FinetuneSummary } from './train/finetune';
+export { openPersonModel, type PersonModel, type PersonInfo } from './train/personModel';
+export { feedForwardGenerator, framesToBytes } from './train/feedForward';
+export { animateVideo, type AnimateOptions, type AnimateSummary } from './data/driver/animate';

@@ -8,8 +8,9 @@ import { PAPER_LOSS_WEIGHTS, type LossWeights } from './lossWeights';
 export const PAPER_CONTENT_LAYERS = {
   vgg19: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'],
   vggface: ['relu1_1', 'relu2_1', 'relu3_1', 'relu4_1', 'relu5_1'],
-  // The last residual block at each width of face-api's recognition net: 35, 17, 8 and 4 px.
-  faceapi: ['conv32_3', 'conv64_3', 'conv128_2', 'conv256_2'],
+  // face-api's recognition net: its first conv (72 px, after ReLU: the counterpart of relu1_1)
+  // and the last residual block at each width (35, 17, 8 and 4 px).
+  faceapi: ['conv32_down', 'conv32_3', 'conv64_3', 'conv128_2', 'conv256_2'],
 } as const;
 
 export interface ContentTermOptions {

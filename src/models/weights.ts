@@ -31,6 +31,15 @@ export async function saveWeights(
   await writeSafetensorsFile(file, tensors, { format: 'talking-heads', ...metadata });
 }
 
+export interface LoadWeightsOptions {
+  /**
+   * Names neither loaded nor required, in the file or in the networks: e.g. W of a fine-tuning
+   * discriminator (a person needs no per-video columns), or a whole network the file also holds
+   * ('discriminator.' when only the generator is wanted).
+   */
+  skip?: (name: string) => boolean;
+}
+
 /**
  * Loads weights saved by saveWeights into built networks of the same configuration. Every
  * expected tensor must be there with the same shape, and no other: a file for another model is
@@ -39,9 +48,12 @@ export async function saveWeights(
 export async function loadWeights(
   file: string,
   modules: NamedModules,
+  options: LoadWeightsOptions = {},
 ): Promise<Record<string, string>> {
-  const { tensors, metadata } = await readSafetensorsFile(file);
-  const expected = collectWeights(modules);
+  const skip = options.skip ?? (() => false);
+  const { tensors: all, metadata } = await readSafetensorsFile(file);
+  const tensors = Object.fromEntries(Object.entries(all).filter(([name]) => !skip(name)));
+  const expected = new Map([...collectWeights(modules)].filter(([name]) => !skip(name)));
   for (const [name, weight] of expected) {
     const raw = tensors[name];
     if (raw == null) throw new UserError(`${file}: missing tensor '${name}'`);

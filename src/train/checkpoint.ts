@@ -59,6 +59,11 @@ export interface CheckpointState {
   rng: unknown;
   /** The resolved run configuration (YAML text), returned as is by loadCheckpoint. */
   config: string;
+  /**
+   * How the training frames were made (the store's size, crop rule and landmark drawing): any
+   * JSON value; whoever uses the weights on new faces must frame them the same way.
+   */
+  data?: unknown;
 }
 
 export interface CheckpointEntry {
@@ -85,6 +90,7 @@ export interface LoadedCheckpoint {
   rng: unknown;
   config: string;
   createdAt: string;
+  data: unknown;
   /** The checkpoint directory that was loaded. */
   dir: string;
 }
@@ -100,6 +106,7 @@ interface Manifest {
   createdAt: string;
   rng: unknown;
   config: string;
+  data?: unknown;
   files: Record<string, FileRecord>;
 }
 
@@ -154,6 +161,7 @@ export async function saveCheckpoint(
       createdAt: new Date().toISOString(),
       rng: state.rng ?? null,
       config: state.config,
+      ...(state.data === undefined ? {} : { data: state.data }),
       files,
     };
     await writeDurably(
@@ -266,7 +274,49 @@ export async function loadCheckpoint(
     rng: manifest.rng,
     config: manifest.config,
     createdAt: manifest.createdAt,
+    data: manifest.data ?? null,
     dir,
+  };
+}
+
+/** A checkpoint's manifest, checked, with its model file verified against it. */
+export interface CheckpointInfo {
+  /** The checkpoint directory (resolved through `latest` when given a run directory). */
+  dir: string;
+  step: number;
+  config: string;
+  createdAt: string;
+  rng: unknown;
+  /** How the training frames were made (CheckpointState.data); null if the saver gave none. */
+  data: unknown;
+  /** model.safetensors, verified against the manifest's size and SHA-256. */
+  modelFile: string;
+  /** The model file's SHA-256: what identifies these weights wherever the files are copied. */
+  modelSha256: string;
+}
+
+/**
+ * Opens a checkpoint for its weights only (fine-tuning, animation, export): the one `latest`
+ * names when given a run directory, or the checkpoint directory given. The optimizer state is
+ * neither read nor needed.
+ */
+export async function readCheckpointInfo(runDirOrCheckpointDir: string): Promise<CheckpointInfo> {
+  const dir = await resolveCheckpointDir(runDirOrCheckpointDir);
+  const manifest = await readManifest(dir);
+  const record = manifest.files[MODEL_FILE];
+  if (record == null)
+    throw new UserError(`${printable(path.join(dir, MANIFEST_FILE))}: lists no ${MODEL_FILE}`);
+  const modelFile = path.join(dir, MODEL_FILE);
+  await verifyFile(modelFile, record);
+  return {
+    dir,
+    step: manifest.step,
+    config: manifest.config,
+    createdAt: manifest.createdAt,
+    rng: manifest.rng,
+    data: manifest.data ?? null,
+    modelFile,
+    modelSha256: record.sha256,
   };
 }
 
@@ -338,6 +388,7 @@ async function readManifest(dir: string): Promise<Manifest> {
     createdAt,
     rng: value.rng ?? null,
     config,
+    data: value.data ?? null,
     files: files as Record<string, FileRecord>,
   };
 }

@@ -82,7 +82,8 @@ function clipped(grads: Grads, norm: number, limit: number | undefined): Grads {
  * 1. `dStepsPerGStep` hinge updates of D on x and a detached x̂;
  * 2. one E+G update on L_CNT + L_ADV (with feature matching) + L_MCH;
  * 3. one update of the batch's W columns (only those) from the D loss and L_MCH.
- * A non-finite loss term stops the step before anything is applied and names the term.
+ * A non-finite loss term stops the step before its update is applied (a D update already made
+ * stays) and names the term.
  */
 export class MetaLearner {
   private readonly egOptimizer: tf.Optimizer;

@@ -15,6 +15,26 @@ function toImage(pixels: tf.Tensor3D): RgbImage {
 }
 
 /**
+ * A grid of the first `rows` samples of same-shaped [batch, h, w, 3] tensors in [0, 1], one
+ * column per tensor (e.g. landmark image, real frame, generated frame).
+ */
+export function tensorGrid(columns: tf.Tensor4D[], rows: number): RgbImage {
+  const n = Math.min(rows, columns[0]!.shape[0]);
+  const grid: RgbImage[][] = [];
+  for (let b = 0; b < n; b++) {
+    grid.push(
+      columns.map((t) => {
+        const one = tf.tidy(() => tf.squeeze(tf.slice(t, [b], [1]), [0]) as tf.Tensor3D);
+        const image = toImage(one);
+        one.dispose();
+        return image;
+      }),
+    );
+  }
+  return imageGrid(grid);
+}
+
+/**
  * A grid with one row per episode (the first `rows` of the batch): landmark image, real target
  * frame, generated frame (inference mode), for TensorBoard's image tab.
  */
@@ -23,7 +43,6 @@ export function sampleGrid(
   batch: EpisodeBatch,
   rows: number,
 ): RgbImage {
-  const n = Math.min(rows, batch.plans.length);
   const generated = tf.tidy(() =>
     networks.generator.generate(
       batch.targetLandmarks,
@@ -31,19 +50,7 @@ export function sampleGrid(
     ),
   );
   try {
-    const grid: RgbImage[][] = [];
-    for (let b = 0; b < n; b++) {
-      const pick = (t: tf.Tensor4D) =>
-        tf.tidy(() => tf.squeeze(tf.slice(t, [b], [1]), [0]) as tf.Tensor3D);
-      const images = [batch.targetLandmarks, batch.target, generated].map((t) => {
-        const one = pick(t);
-        const image = toImage(one);
-        one.dispose();
-        return image;
-      });
-      grid.push(images);
-    }
-    return imageGrid(grid);
+    return tensorGrid([batch.targetLandmarks, batch.target, generated], rows);
   } finally {
     generated.dispose();
   }

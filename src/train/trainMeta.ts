@@ -149,6 +149,8 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
           extra: { 'W.adam_m': columnState.m, 'W.adam_v': columnState.v },
           rng: { columnSteps: Array.from(columnState.steps) },
           config: options.configYaml,
+          // Fine-tuning and animation must frame new faces exactly as these frames were.
+          data: { size: store.settings.size, crop: store.settings.crop },
         },
         { keep: config.log.keepCheckpoints },
       );

@@ -1,5 +1,7 @@
 import type { CliCommand } from '../command';
+import { animateCommand } from './animate';
 import { backendsCommand } from './backends';
+import { finetuneCommand } from './finetune';
 import { modelsCommand } from './models';
 import { preprocessCommand } from './preprocess';
 import { storeCommand } from './store';
@@ -16,4 +18,6 @@ export const COMMANDS: readonly CliCommand[] = [
   synthCommand,
   storeCommand,
   trainMetaCommand,
+  finetuneCommand,
+  animateCommand,
 ];

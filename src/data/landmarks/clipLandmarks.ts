@@ -17,13 +17,13 @@ export interface ClipLandmarkOptions {
 }
 
 /** Where the landmark-net square sits relative to the points' bounding box, learnt at detection. */
-interface BoxRelation {
+export interface BoxRelation {
   dx: number;
   dy: number;
   scale: number;
 }
 
-function relationOf(square: CropBox, points: Points): BoxRelation {
+export function relationOf(square: CropBox, points: Points): BoxRelation {
   const b = boundingBox(points);
   const side = Math.max(b.width, b.height, 1);
   return {
@@ -34,7 +34,7 @@ function relationOf(square: CropBox, points: Points): BoxRelation {
 }
 
 /** The square for the next frame, placed on the previous frame's points: this is the tracking. */
-function squareFrom(points: Points, relation: BoxRelation): CropBox {
+export function squareFrom(points: Points, relation: BoxRelation): CropBox {
   const b = boundingBox(points);
   const side = Math.max(b.width, b.height, 1);
   const size = Math.max(2, Math.round(relation.scale * side));

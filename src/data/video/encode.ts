@@ -13,6 +13,8 @@ export interface EncodeOptions {
   crf?: number;
   /** Container metadata, e.g. { comment: 'made by talking-heads' }. */
   metadata?: Record<string, string>;
+  /** A file with an audio track: its first goes into the output as AAC, padded or cut to the video. */
+  audioFrom?: string;
 }
 
 /**
@@ -55,6 +57,23 @@ export class VideoWriter {
       String(fps),
       '-i',
       'pipe:0',
+      // The driver's sound, padded or cut to the video's length (apad + -shortest: the frames set
+      // the length).
+      ...(options.audioFrom
+        ? [
+            '-i',
+            options.audioFrom,
+            '-map',
+            '0:v:0',
+            '-map',
+            '1:a:0',
+            '-c:a',
+            'aac',
+            '-af',
+            'apad',
+            '-shortest',
+          ]
+        : []),
       '-c:v',
       'libx264',
       '-crf',

@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../../errors';
+import { printable } from '../../oneLine';
+import { defineCommand } from '../command';
+import { stoppableByCtrlC } from '../interrupt';
+import { UsageError } from '../options';
+
+export const finetuneCommand = defineCommand({
+  command: 'finetune [person]',
+  describe:
+    'Few-shot fine-tuning (METHOD.md): a person model from K photos or a video of a new ' +
+    "person and a meta-learning checkpoint; --feed-forward (--epochs 0) only computes psi'",
+  builder: (parser) =>
+    parser
+      .positional('person', {
+        type: 'string',
+        describe: 'A folder of photos, one photo, or a video (K frames are sampled from it)',
+      })
+      .option('shots', {
+        alias: 'k',
+        type: 'number',
+        default: 8,
+        describe: 'How many shots (K) to take',
+      })
+      .option('checkpoint', {
+        type: 'string',
+        describe:
+          'A meta-learning run or checkpoint directory [default: the newest run under checkpoints/; with --resume, the one the person model was made from]',
+      })
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        describe: 'The person model directory [default: people/<name of the input>]',
+      })
+      .option('epochs', {
+        type: 'number',
+        default: 40,
+        describe: 'Passes over the shots (one public port: 40 at batch 2); 0 = feed-forward',
+      })
+      .option('feed-forward', {
+        type: 'boolean',
+        default: false,
+        describe: "No training: psi' = P·ê and w' = w0 + ê (the same as --epochs 0)",
+      })
+      .option('batch-size', {
+        type: 'number',
+        default: 2,
+        describe: 'Shots per step',
+      })
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'Continue the person model in --out (up to --epochs in all)',
+      })
+      .check((args) => {
+        for (const [name, min] of [
+          ['shots', 1],
+          ['epochs', 0],
+          ['batch-size', 1],
+        ] as const) {
+          const value = args[name];
+          if (!Number.isInteger(value) || value < min)
+            throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
+        }
+        if (!args.person && !args.resume)
+          throw new UsageError('give the person: a folder of photos, a photo or a video');
+        if (args.resume && !args.out) throw new UsageError('--resume needs --out');
+        return true;
+      }),
+  async run(args, ctx) {
+    const [{ finetune }, meta, { readPersonInfo }, { createProgress }] = await Promise.all([
+      import('../../train/finetune'),
+      import('../../train/metaCheckpoint'),
+      import('../../train/personModel'),
+      import('../progress'),
+    ]);
+    if (args.person && !fs.existsSync(args.person))
+      throw new UserError(`${printable(args.person)}: no such file or directory`);
+    const out =
+      args.out ??
+      path.join('people', path.basename(args.person!).replace(/\.[^.]+$/, '') || 'person');
+    const checkpointPath =
+      args.checkpoint ??
+      (args.resume
+        ? readPersonInfo(out).metaCheckpoint.path
+        : await meta.findLatestMetaCheckpoint());
+    const checkpoint = await meta.openMetaCheckpoint(checkpointPath);
+    await ctx.initBackend();
+    const epochs = args.feedForward ? 0 : args.epochs;
+    const summary = await stoppableByCtrlC(ctx.log, 'step', (signal) =>
+      finetune({
+        meta: checkpoint,
+        out,
+        input: args.person,
+        shots: args.shots,
+        epochs,
+        batchSize: args.batchSize,
+        resume: args.resume,
+        seed: ctx.seed ?? 0,
+        log: ctx.log,
+        loadLandmarker: async () => {
+          const { FaceLandmarker } = await import('../../data/landmarks/landmarker');
+          return FaceLandmarker.load();
+        },
+        progress: (total, start) => createProgress(total, 'steps', ctx.stderr, 30, start),
+        signal,
+      }),
+    );
+    const timing =
+      summary.secondsPerEpoch === undefined
+        ? ''
+        : `; ${summary.steps} steps in ${summary.trainSeconds.toFixed(1)} s ` +
+          `(${summary.secondsPerEpoch.toFixed(2)} s per epoch)`;
+    const losses = summary.lastLosses
+      ? `; last losses: ${Object.entries(summary.lastLosses)
+          .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+          .join(', ')}`
+      : '';
+    ctx.stdout.write(
+      `${summary.interrupted ? 'interrupted' : 'finished'}: ${summary.shots.length} shots, ` +
+        `${epochs === 0 ? 'feed-forward' : `epoch ${summary.epochs} of ${epochs}`}${timing}${losses}\n` +
+        `meta checkpoint: ${checkpoint.dir} (${checkpoint.id})\n` +
+        `person model: ${out} (tensorboard --logdir ${out})\n`,
+    );
+    if (summary.interrupted) ctx.setExitCode(130);
+  },
+});

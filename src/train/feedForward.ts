@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import type { PersonShots } from '../data/person';
+import { meanPoints, type Points } from '../data/landmarks/points';
+import { rasteriseLandmarks } from '../data/landmarks/rasterise';
+import type { Generator } from '../models/generator';
+import { meanEmbedding } from './meanEmbedding';
+import { loadMetaNetworks, type MetaCheckpoint } from './metaCheckpoint';
+
+/**
+ * The feed-forward person (METHOD.md, no fine-tuning): G with psi' = P·ê, ê the mean of E over
+ * the shots. What `animate --image` uses, in memory; `finetune --feed-forward` saves the same.
+ */
+export async function feedForwardGenerator(
+  meta: MetaCheckpoint,
+  shots: PersonShots,
+): Promise<{ generator: Generator; meanPoints: Points }> {
+  const { size, background } = meta.framing;
+  const count = shots.frames.length;
+  const image = size * size * 3;
+  const pixels = new Float32Array(count * image);
+  const landmarks = new Float32Array(count * image);
+  shots.frames.forEach((f, k) => {
+    for (let i = 0; i < image; i++) pixels[k * image + i] = f.rgb[i]! / 255;
+    rasteriseLandmarks(shots.points[k]!, { size, background }, landmarks, k * image);
+  });
+  const networks = await loadMetaNetworks(meta);
+  networks.discriminator.dispose();
+  try {
+    tf.tidy(() => {
+      const shape: [number, number, number, number] = [count, size, size, 3];
+      const e = meanEmbedding(
+        networks.embedder,
+        tf.tensor4d(pixels, shape),
+        tf.tensor4d(landmarks, shape),
+      );
+      networks.generator.enterFinetuning(networks.generator.projectEmbedding(e));
+    });
+  } catch (err) {
+    networks.generator.dispose();
+    throw err;
+  } finally {
+    networks.embedder.dispose();
+  }
+  return { generator: networks.generator, meanPoints: meanPoints(shots.points) };
+}
+
+/** Generated frames in [0, 1] -> RGB bytes, one array per frame. */
+export async function framesToBytes(
+  generator: Generator,
+  landmarkImages: Float32Array,
+  count: number,
+): Promise<Uint8Array[]> {
+  const size = generator.config.imageSize;
+  const bytes = tf.tidy(() => {
+    let out: tf.Tensor = generator.generate(tf.tensor4d(landmarkImages, [count, size, size, 3]));
+    if (generator.config.outputActivation === 'tanh') out = tf.div(tf.add(out, 1), 2);
+    return tf.cast(tf.round(tf.mul(tf.clipByValue(out, 0, 1), 255)), 'int32');
+  });
+  const values = await bytes.data();
+  bytes.dispose();
+  const image = size * size * 3;
+  return Array.from({ length: count }, (_, i) =>
+    Uint8Array.from(values.subarray(i * image, (i + 1) * image)),
+  );
+}

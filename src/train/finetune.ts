@@ -1,0 +1,363 @@
+import * as fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import type { Progress } from '../cli/progress';
+import type { FaceLandmarker } from '../data/landmarks/landmarker';
+import { meanPoints, POINT_COUNT, type Points } from '../data/landmarks/points';
+import { rasteriseLandmarks } from '../data/landmarks/rasterise';
+import { loadPersonShots } from '../data/person';
+import { Random } from '../data/random';
+import { UserError } from '../errors';
+import type { Logger } from '../log';
+import { loadContentTerms } from '../losses/contentTerms';
+import { collectWeights } from '../models/weights';
+import { printable } from '../oneLine';
+import {
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  type CheckpointOptimizer,
+} from './checkpoint';
+import { FinetuneLearner, type FinetuneStepResult, type ShotBatch } from './finetuneStep';
+import { meanEmbedding } from './meanEmbedding';
+import { loadMetaNetworks, type MetaCheckpoint } from './metaCheckpoint';
+import {
+  PERSON_FILE,
+  PERSON_FORMAT,
+  readPersonInfo,
+  readShots,
+  writePersonInfo,
+  writeShots,
+  type PersonInfo,
+  type StoredShots,
+} from './personModel';
+import { tensorGrid } from './sampleGrid';
+import { EventWriter } from './tensorboard/eventWriter';
+
+export interface FinetuneOptions {
+  meta: MetaCheckpoint;
+  /** The person model directory to write (or, with `resume`, to continue). */
+  out: string;
+  /** A folder of photos, one photo or a video; not needed with `resume`. */
+  input?: string;
+  shots: number;
+  /** Passes over the shots; 0 is feed-forward (psi' = P·ê, no training). */
+  epochs: number;
+  batchSize: number;
+  resume: boolean;
+  seed: number;
+  log: Logger;
+  loadLandmarker: () => Promise<FaceLandmarker>;
+  progress?: (total: number, start: number) => Progress;
+  signal?: AbortSignal;
+}
+
+export interface FinetuneSummary {
+  shots: string[];
+  epochs: number;
+  steps: number;
+  /** Seconds of training, and per epoch (undefined when no epoch ran). */
+  trainSeconds: number;
+  secondsPerEpoch?: number;
+  interrupted: boolean;
+  lastLosses?: FinetuneStepResult['losses'];
+}
+
+/** The shots as tensors: frames in [0, 1] and their landmark images. */
+function shotTensors(shots: StoredShots, background: 'black' | 'white'): ShotBatch {
+  const { count, size } = shots;
+  const landmarks = new Float32Array(count * size * size * 3);
+  for (let k = 0; k < count; k++) {
+    const points = shots.points.subarray(k * POINT_COUNT * 2, (k + 1) * POINT_COUNT * 2);
+    rasteriseLandmarks(points, { size, background }, landmarks, k * size * size * 3);
+  }
+  return tf.tidy(() => ({
+    frames: tf.div(
+      tf.tensor4d(shots.frames, [count, size, size, 3], 'float32'),
+      255,
+    ) as tf.Tensor4D,
+    landmarks: tf.tensor4d(landmarks, [count, size, size, 3]),
+  }));
+}
+
+function pick(all: ShotBatch, indices: number[]): ShotBatch {
+  const at = tf.tensor1d(indices, 'int32');
+  try {
+    return { frames: tf.gather(all.frames, at), landmarks: tf.gather(all.landmarks, at) };
+  } finally {
+    at.dispose();
+  }
+}
+
+/** The shots of a new person (detected, cropped as in preprocessing) packed for storing. */
+async function detectShots(options: FinetuneOptions): Promise<StoredShots & { sources: string[] }> {
+  const { size, crop } = options.meta.framing;
+  const person = await loadPersonShots(options.input!, {
+    shots: options.shots,
+    size,
+    crop,
+    landmarker: await options.loadLandmarker(),
+    log: options.log,
+  });
+  const count = person.frames.length;
+  const frames = new Uint8Array(count * size * size * 3);
+  const points = new Float32Array(count * POINT_COUNT * 2);
+  person.frames.forEach((f, k) => frames.set(f.rgb, k * size * size * 3));
+  person.points.forEach((p, k) => points.set(p, k * POINT_COUNT * 2));
+  return { frames, points, count, size, sources: person.sources };
+}
+
+/** Refuses to continue a person model with a checkpoint it was not made from. */
+function checkSameMeta(info: PersonInfo, meta: MetaCheckpoint, out: string): void {
+  if (info.framing.size !== meta.framing.size)
+    throw new UserError(
+      `${printable(meta.dir)}: a checkpoint of ${meta.framing.size} px, but the person model in ` +
+        `${printable(out)} is ${info.framing.size} px`,
+    );
+  if (info.metaCheckpoint.id !== meta.id)
+    throw new UserError(
+      `${printable(out)}: a person model from another meta checkpoint ` +
+        `(${info.metaCheckpoint.id}, ${printable(info.metaCheckpoint.path)}), not ${meta.id} ` +
+        `(${printable(meta.dir)})`,
+    );
+}
+
+/**
+ * Few-shot fine-tuning (METHOD.md): the shots are detected and framed as training frames were;
+ * ê_NEW is the mean of E over them; psi' = P·ê_NEW and w' = w0 + ê_NEW; then G and D train on
+ * the shots with L_CNT + L_ADV and the hinge loss. Writes a person model (personModel.ts) with
+ * a checkpoint at the start (the feed-forward model), at the end and on Ctrl-C.
+ */
+export async function finetune(options: FinetuneOptions): Promise<FinetuneSummary> {
+  const { meta, out, log, epochs } = options;
+  const started = Date.now();
+  const exists = fs.existsSync(`${out}/${PERSON_FILE}`);
+  if (options.resume && !exists)
+    throw new UserError(`${printable(out)}: no person model to resume (no ${PERSON_FILE})`);
+  if (!options.resume) {
+    if (exists)
+      throw new UserError(
+        `${printable(out)}: already holds a person model; pass --resume to continue it, or choose another --out`,
+      );
+    if ((await listCheckpoints(out)).length > 0)
+      throw new UserError(
+        `${printable(out)}: holds checkpoints but no ${PERSON_FILE} (another run, or an unfinished person model); choose another --out`,
+      );
+    if (!options.input) throw new Error('finetune needs the person input');
+  }
+  const previous = options.resume ? readPersonInfo(out) : undefined;
+  if (previous) checkSameMeta(previous, meta, out);
+
+  const detected = previous ? undefined : await detectShots(options);
+  const shots = detected ?? (await readShots(out));
+  const sources = previous ? previous.shots : detected!.sources;
+  const batchSize = Math.min(options.batchSize, shots.count);
+  const train = meta.trainConfig.train;
+  const info: PersonInfo = previous ?? {
+    format: PERSON_FORMAT,
+    kind: 'talking-heads person model',
+    createdAt: new Date().toISOString(),
+    model: meta.trainConfig.model,
+    framing: meta.framing,
+    meanPoints: Array.from(
+      meanPoints(
+        Array.from({ length: shots.count }, (_, k): Points =>
+          shots.points.subarray(k * POINT_COUNT * 2, (k + 1) * POINT_COUNT * 2),
+        ),
+      ),
+    ),
+    shots: sources,
+    metaCheckpoint: { path: meta.dir, id: meta.id, step: meta.step },
+    finetune: {
+      feedForward: epochs === 0,
+      epochs,
+      batchSize,
+      lrGenerator: train.lrEmbedderGenerator,
+      lrDiscriminator: train.lrDiscriminator,
+      dStepsPerGStep: train.dStepsPerGStep,
+    },
+  };
+  if (previous) {
+    info.finetune = {
+      ...info.finetune,
+      epochs,
+      feedForward: epochs === 0 && previous.finetune.feedForward,
+    };
+  }
+
+  const networks = await loadMetaNetworks(meta);
+  const { generator, discriminator } = networks;
+  const all = shotTensors(shots, meta.framing.background);
+  const closers: (() => Promise<void> | void)[] = [
+    () => generator.dispose(),
+    () => discriminator.dispose(),
+    () => tf.dispose([all.frames, all.landmarks]),
+  ];
+  try {
+    // ê_NEW = mean E(x_k, y_k); psi' = P·ê_NEW, w' = w0 + ê_NEW. E is not needed after this.
+    tf.tidy(() => {
+      const e = meanEmbedding(networks.embedder, all.frames, all.landmarks);
+      generator.enterFinetuning(generator.projectEmbedding(e));
+      discriminator.enterFinetuning(e);
+    });
+    networks.embedder.dispose();
+
+    const contentTerms =
+      epochs > 0
+        ? await loadContentTerms({
+            vgg19Weights: meta.trainConfig.loss.vgg19Weights ?? undefined,
+            vggfaceWeights: meta.trainConfig.loss.vggfaceWeights ?? undefined,
+            vggfaceChannelOrder: meta.trainConfig.loss.vggfaceChannelOrder,
+            weights: meta.trainConfig.loss,
+          })
+        : [];
+    closers.push(() => contentTerms.forEach((t) => t.backbone.dispose()));
+    const adam = (learningRate: number) => ({
+      learningRate,
+      beta1: train.beta1,
+      beta2: train.beta2,
+      epsilon: train.epsilon,
+    });
+    const learner = new FinetuneLearner(
+      { generator, discriminator },
+      {
+        generator: adam(info.finetune.lrGenerator),
+        discriminator: adam(info.finetune.lrDiscriminator),
+        dStepsPerGStep: info.finetune.dStepsPerGStep,
+        featureMatchingWeight: meta.trainConfig.loss.featureMatching,
+        contentTerms,
+        gradientClip: train.gradientClip ?? undefined,
+      },
+    );
+    closers.push(() => learner.dispose());
+    const modules = { generator, discriminator };
+    const stableName = new Map(
+      [...collectWeights(modules)].map(([name, w]) => [(w.read() as tf.Variable).name, name]),
+    );
+    const optimizers: Record<string, CheckpointOptimizer> = {};
+    for (const [key, { optimizer, variables }] of Object.entries(learner.optimizers))
+      optimizers[key] = {
+        optimizer,
+        variables: new Map(variables.map((v) => [stableName.get(v.name)!, v])),
+      };
+
+    let step = 0;
+    if (previous) {
+      const loaded = await loadCheckpoint(out, { modules, optimizers });
+      step = loaded.step;
+      log.info(`resuming ${out} from step ${step}`);
+    }
+    const stepsPerEpoch = Math.ceil(shots.count / batchSize);
+    const totalSteps = epochs * stepsPerEpoch;
+    const save = async () => {
+      const saved = await saveCheckpoint(
+        out,
+        {
+          step,
+          modules,
+          optimizers,
+          rng: { epoch: Math.floor(step / stepsPerEpoch) },
+          config: JSON.stringify(info.finetune),
+          data: { size: meta.framing.size, crop: meta.framing.crop },
+        },
+        { keep: 1 },
+      );
+      log.info(`person model checkpoint: ${saved.dir}`);
+    };
+    if (!previous) {
+      fs.mkdirSync(out, { recursive: true });
+      await writeShots(out, shots);
+      await save(); // the feed-forward model: usable even if training is interrupted
+      await writePersonInfo(out, info); // last: person.json marks a complete person model
+    } else await writePersonInfo(out, info);
+
+    const summary: FinetuneSummary = {
+      shots: sources,
+      epochs: 0,
+      steps: 0,
+      trainSeconds: 0,
+      interrupted: false,
+    };
+    if (step < totalSteps) {
+      const events = await EventWriter.create(out);
+      closers.push(() => events.close());
+      const progress = options.progress?.(totalSteps, step);
+      const trainStarted = Date.now();
+      const startStep = step;
+      let nonFiniteRun = 0;
+      while (step < totalSteps) {
+        if (options.signal?.aborted) {
+          summary.interrupted = true;
+          break;
+        }
+        const epoch = Math.floor(step / stepsPerEpoch);
+        // One shuffle per epoch from the seed and the epoch: a resumed run sees the same order.
+        const order = new Random(options.seed * 7919 + epoch).sample(shots.count, shots.count);
+        const first = (step % stepsPerEpoch) * batchSize;
+        const indices = order.slice(first, first + batchSize);
+        const batch = pick(all, indices);
+        const result = learner.step(batch);
+        step++;
+        if (result.nonFinite) {
+          nonFiniteRun++;
+          log.warn(`step ${step}: non-finite ${result.nonFinite} loss; nothing was updated`);
+          if (nonFiniteRun >= train.maxNonFiniteSteps) {
+            tf.dispose([batch.frames, batch.landmarks]);
+            throw new UserError(
+              `stopped at step ${step}: ${nonFiniteRun} steps in a row had a non-finite loss ` +
+                `(last: ${result.nonFinite}); the person model in ${printable(out)} keeps its last good state`,
+            );
+          }
+        } else nonFiniteRun = 0;
+        summary.lastLosses = result.losses;
+        events.scalars(
+          {
+            ...Object.fromEntries(Object.entries(result.losses).map(([k, v]) => [`loss/${k}`, v])),
+            'score/real': result.scores.real,
+            'score/fake': result.scores.fake,
+            'grad_norm/generator': result.gradientNorms.generator,
+            'grad_norm/discriminator': result.gradientNorms.discriminator,
+          },
+          step,
+        );
+        tf.dispose([batch.frames, batch.landmarks]);
+        const epochDone = step % stepsPerEpoch === 0;
+        if (epochDone && (step / stepsPerEpoch) % 10 === 0)
+          await writeSamples(events, modules, all, step);
+        progress?.increment(
+          `epoch ${Math.ceil(step / stepsPerEpoch)}/${epochs} ` +
+            `D ${result.losses.discriminator.toFixed(3)} G ${result.losses.total.toFixed(3)}`,
+        );
+      }
+      progress?.stop();
+      summary.steps = step - startStep;
+      summary.trainSeconds = (Date.now() - trainStarted) / 1000;
+      const epochsRun = summary.steps / stepsPerEpoch;
+      if (summary.steps > 0) {
+        summary.secondsPerEpoch = summary.trainSeconds / epochsRun;
+        if (nonFiniteRun === 0) await save();
+        await writeSamples(events, modules, all, step);
+      }
+    }
+    summary.epochs = Math.floor(step / stepsPerEpoch);
+    log.debug(`fine-tuning took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return summary;
+  } finally {
+    for (const close of closers.reverse()) await close();
+  }
+}
+
+/** Landmark image | shot | generated, for the first shots, as a TensorBoard image. */
+async function writeSamples(
+  events: EventWriter,
+  modules: { generator: import('../models/generator').Generator },
+  all: ShotBatch,
+  step: number,
+): Promise<void> {
+  const generated = tf.tidy(() => modules.generator.generate(all.landmarks));
+  try {
+    const grid = tensorGrid([all.landmarks, all.frames, generated], 4);
+    await events.image('samples/landmarks_shot_generated', grid.rgb, grid.width, grid.height, step);
+  } finally {
+    generated.dispose();
+  }
+}

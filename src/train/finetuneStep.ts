@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs';
+import { discriminatorHingeLoss, generatorAdversarialLoss } from '../losses/adversarial';
+import { contentLoss, type ContentTerm } from '../losses/contentLoss';
+import { detach } from '../losses/detach';
+import { featureMatchingLoss } from '../losses/featureMatching';
+import type { Discriminator } from '../models/discriminator';
+import type { Generator } from '../models/generator';
+import type { AdamSettings } from './columnAdam';
+
+export interface FinetuneNetworks {
+  /** In fine-tuning mode: psi' replaces P·ê (Generator.enterFinetuning). */
+  generator: Generator;
+  /** In fine-tuning mode: w' replaces W_i + w0 (Discriminator.enterFinetuning). */
+  discriminator: Discriminator;
+}
+
+export interface FinetuneStepSettings {
+  generator: AdamSettings;
+  discriminator: AdamSettings;
+  dStepsPerGStep: number;
+  featureMatchingWeight: number;
+  contentTerms: readonly ContentTerm[];
+  /** Clip each network's gradient to this global norm; undefined: no clipping. */
+  gradientClip?: number;
+}
+
+/** A batch of the person's shots: frames and their landmark images, [batch, size, size, 3]. */
+export interface ShotBatch {
+  frames: tf.Tensor4D;
+  landmarks: tf.Tensor4D;
+}
+
+export interface FinetuneStepResult {
+  losses: {
+    discriminator: number;
+    content: number;
+    adversarial: number;
+    featureMatching: number;
+    total: number;
+  };
+  scores: { real: number; fake: number };
+  gradientNorms: { generator: number; discriminator: number };
+  /** The first non-finite term: its update and the rest of the step were skipped. */
+  nonFinite?: string;
+}
+
+const variablesOf = (weights: { read(): tf.Tensor }[]) =>
+  weights.map((w) => w.read() as tf.Variable);
+
+function globalNorm(grads: tf.Tensor[]): number {
+  if (grads.length === 0) return 0;
+  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+}
+
+/**
+ * Applies gradients in the variables' fixed order (tfjs's Adam pairs its slots with variables by
+ * position), scaled to at most `clip` in global norm. Returns the norm before clipping.
+ */
+function applyInOrder(
+  optimizer: tf.Optimizer,
+  variables: readonly tf.Variable[],
+  grads: Record<string, tf.Tensor>,
+  clip: number | undefined,
+): number {
+  const norm = globalNorm(Object.values(grads));
+  const scale = clip !== undefined && norm > clip ? clip / norm : 1;
+  tf.tidy(() => {
+    optimizer.applyGradients(
+      variables.map((v) => {
+        const g = grads[v.name] ?? tf.zerosLike(v);
+        return { name: v.name, tensor: scale === 1 ? g : tf.mul(g, scale) };
+      }),
+    );
+  });
+  tf.dispose(Object.values(grads));
+  return norm;
+}
+
+/**
+ * One fine-tuning step on a new person's shots (METHOD.md, Few-shot fine-tuning): the hinge
+ * update(s) of D (with w'), then one update of G (with psi') on L_CNT + L_ADV, feature matching
+ * included. No embedder and no L_MCH: the person's embedding is already folded into psi' and w'.
+ * P, W and w0 are frozen (the networks' fine-tuning mode leaves them out of the trainable lists).
+ */
+export class FinetuneLearner {
+  private readonly gOptimizer: tf.Optimizer;
+  private readonly dOptimizer: tf.Optimizer;
+  private readonly gVars: tf.Variable[];
+  private readonly dVars: tf.Variable[];
+
+  constructor(
+    readonly networks: FinetuneNetworks,
+    readonly settings: FinetuneStepSettings,
+  ) {
+    const { generator, discriminator } = networks;
+    if (generator.mode !== 'finetune' || discriminator.mode !== 'finetune')
+      throw new Error('FinetuneLearner needs G and D in fine-tuning mode (enterFinetuning)');
+    const adam = ({ learningRate, beta1, beta2, epsilon }: AdamSettings) =>
+      tf.train.adam(learningRate, beta1, beta2, epsilon);
+    this.gOptimizer = adam(settings.generator);
+    this.dOptimizer = adam(settings.discriminator);
+    this.gVars = variablesOf(generator.trainableWeights);
+    this.dVars = variablesOf(discriminator.trainableWeights);
+  }
+
+  /** The optimizers with the variables they own, by the names checkpoints use. */
+  get optimizers(): Record<string, { optimizer: tf.Optimizer; variables: tf.Variable[] }> {
+    return {
+      generator: { optimizer: this.gOptimizer, variables: this.gVars },
+      discriminator: { optimizer: this.dOptimizer, variables: this.dVars },
+    };
+  }
+
+  step(batch: ShotBatch): FinetuneStepResult {
+    const { generator: G, discriminator: D } = this.networks;
+    const { dStepsPerGStep, gradientClip, featureMatchingWeight, contentTerms } = this.settings;
+    const { frames, landmarks } = batch;
+    const result: FinetuneStepResult = {
+      losses: { discriminator: 0, content: 0, adversarial: 0, featureMatching: 0, total: 0 },
+      scores: { real: 0, fake: 0 },
+      gradientNorms: { generator: 0, discriminator: 0 },
+    };
+    // G is not updated between D's updates: one x̂ serves them all.
+    const fake = tf.tidy(() => detach(G.generate(landmarks, undefined, true)));
+    try {
+      for (let d = 0; d < dStepsPerGStep; d++) {
+        let real = 0;
+        let fakeScore = 0;
+        const { value, grads } = tf.variableGrads(() => {
+          const r = D.discriminate(frames, landmarks, undefined, true).score;
+          const f = D.discriminate(fake, landmarks, undefined, true).score;
+          [real, fakeScore] = [tf.mean(r).dataSync()[0]!, tf.mean(f).dataSync()[0]!];
+          return discriminatorHingeLoss(r, f);
+        }, this.dVars);
+        const loss = value.dataSync()[0]!;
+        value.dispose();
+        if (![loss, real, fakeScore].every(Number.isFinite)) {
+          tf.dispose(Object.values(grads));
+          result.nonFinite = 'discriminator';
+          return result;
+        }
+        result.gradientNorms.discriminator = applyInOrder(
+          this.dOptimizer,
+          this.dVars,
+          grads,
+          gradientClip,
+        );
+        result.losses.discriminator = loss;
+        result.scores = { real, fake: fakeScore };
+      }
+
+      const terms = { content: 0, adversarial: 0, featureMatching: 0 };
+      const { value, grads } = tf.variableGrads(() => {
+        const generated = G.generate(landmarks, undefined, true);
+        const realOut = D.discriminate(frames, landmarks, undefined, true);
+        const fakeOut = D.discriminate(generated, landmarks, undefined, true);
+        const parts = {
+          content: contentLoss(frames, generated, contentTerms),
+          adversarial: generatorAdversarialLoss(fakeOut.score),
+          featureMatching: tf.mul(
+            featureMatchingLoss(realOut.features, fakeOut.features),
+            featureMatchingWeight,
+          ) as tf.Scalar,
+        };
+        for (const [name, t] of Object.entries(parts))
+          terms[name as keyof typeof terms] = t.dataSync()[0]!;
+        return tf.addN(Object.values(parts)) as tf.Scalar;
+      }, this.gVars);
+      const total = value.dataSync()[0]!;
+      value.dispose();
+      Object.assign(result.losses, terms, { total });
+      const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v));
+      if (bad || !Number.isFinite(total)) {
+        tf.dispose(Object.values(grads));
+        result.nonFinite = bad ? bad[0] : 'total';
+        return result;
+      }
+      result.gradientNorms.generator = applyInOrder(
+        this.gOptimizer,
+        this.gVars,
+        grads,
+        gradientClip,
+      );
+      return result;
+    } finally {
+      fake.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.gOptimizer.dispose();
+    this.dOptimizer.dispose();
+  }
+}
