@@ -8,15 +8,8 @@ import { loadPersonShots } from '../data/person';
 import { Random } from '../data/random';
 import { UserError } from '../errors';
 import type { Logger } from '../log';
-import { loadContentTerms } from '../losses/contentTerms';
-import { collectWeights } from '../models/weights';
 import { printable } from '../oneLine';
-import {
-  listCheckpoints,
-  loadCheckpoint,
-  saveCheckpoint,
-  type CheckpointOptimizer,
-} from './checkpoint';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { FinetuneLearner, type FinetuneStepResult, type ShotBatch } from './finetuneStep';
 import { meanEmbedding } from './meanEmbedding';
 import { loadMetaNetworks, type MetaCheckpoint } from './metaCheckpoint';
@@ -30,6 +23,7 @@ import {
   type PersonInfo,
   type StoredShots,
 } from './personModel';
+import { adamFor, checkpointOptimizers, contentTermsFor } from './runParts';
 import { tensorGrid } from './sampleGrid';
 import { EventWriter } from './tensorboard/eventWriter';
 
@@ -201,27 +195,13 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     });
     networks.embedder.dispose();
 
-    const contentTerms =
-      epochs > 0
-        ? await loadContentTerms({
-            vgg19Weights: meta.trainConfig.loss.vgg19Weights ?? undefined,
-            vggfaceWeights: meta.trainConfig.loss.vggfaceWeights ?? undefined,
-            vggfaceChannelOrder: meta.trainConfig.loss.vggfaceChannelOrder,
-            weights: meta.trainConfig.loss,
-          })
-        : [];
+    const contentTerms = epochs > 0 ? await contentTermsFor(meta.trainConfig.loss) : [];
     closers.push(() => contentTerms.forEach((t) => t.backbone.dispose()));
-    const adam = (learningRate: number) => ({
-      learningRate,
-      beta1: train.beta1,
-      beta2: train.beta2,
-      epsilon: train.epsilon,
-    });
     const learner = new FinetuneLearner(
       { generator, discriminator },
       {
-        generator: adam(info.finetune.lrGenerator),
-        discriminator: adam(info.finetune.lrDiscriminator),
+        generator: adamFor(train, info.finetune.lrGenerator),
+        discriminator: adamFor(train, info.finetune.lrDiscriminator),
         dStepsPerGStep: info.finetune.dStepsPerGStep,
         featureMatchingWeight: meta.trainConfig.loss.featureMatching,
         contentTerms,
@@ -230,15 +210,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     );
     closers.push(() => learner.dispose());
     const modules = { generator, discriminator };
-    const stableName = new Map(
-      [...collectWeights(modules)].map(([name, w]) => [(w.read() as tf.Variable).name, name]),
-    );
-    const optimizers: Record<string, CheckpointOptimizer> = {};
-    for (const [key, { optimizer, variables }] of Object.entries(learner.optimizers))
-      optimizers[key] = {
-        optimizer,
-        variables: new Map(variables.map((v) => [stableName.get(v.name)!, v])),
-      };
+    const optimizers = checkpointOptimizers(learner.optimizers, modules);
 
     let step = 0;
     if (previous) {

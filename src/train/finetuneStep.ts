@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { discriminatorHingeLoss, generatorAdversarialLoss } from '../losses/adversarial';
+import { generatorAdversarialLoss } from '../losses/adversarial';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
 import { detach } from '../losses/detach';
 import { featureMatchingLoss } from '../losses/featureMatching';
 import type { Discriminator } from '../models/discriminator';
 import type { Generator } from '../models/generator';
 import type { AdamSettings } from './columnAdam';
+import { globalNorm, variablesOf } from './gradients';
+import { hingeGradients } from './hingeGradients';
 
 export interface FinetuneNetworks {
   /** In fine-tuning mode: psi' replaces P·ê (Generator.enterFinetuning). */
@@ -42,14 +44,6 @@ export interface FinetuneStepResult {
   gradientNorms: { generator: number; discriminator: number };
   /** The first non-finite term: its update and the rest of the step were skipped. */
   nonFinite?: string;
-}
-
-const variablesOf = (weights: { read(): tf.Tensor }[]) =>
-  weights.map((w) => w.read() as tf.Variable);
-
-function globalNorm(grads: tf.Tensor[]): number {
-  if (grads.length === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
 }
 
 /**
@@ -124,17 +118,14 @@ export class FinetuneLearner {
     const fake = tf.tidy(() => detach(G.generate(landmarks, undefined, true)));
     try {
       for (let d = 0; d < dStepsPerGStep; d++) {
-        let real = 0;
-        let fakeScore = 0;
-        const { value, grads } = tf.variableGrads(() => {
-          const r = D.discriminate(frames, landmarks, undefined, true).score;
-          const f = D.discriminate(fake, landmarks, undefined, true).score;
-          [real, fakeScore] = [tf.mean(r).dataSync()[0]!, tf.mean(f).dataSync()[0]!];
-          return discriminatorHingeLoss(r, f);
-        }, this.dVars);
-        const loss = value.dataSync()[0]!;
-        value.dispose();
-        if (![loss, real, fakeScore].every(Number.isFinite)) {
+        const {
+          loss,
+          real,
+          fake: fakeScore,
+          grads,
+          finite,
+        } = hingeGradients(D, frames, fake, landmarks, undefined, this.dVars);
+        if (!finite) {
           tf.dispose(Object.values(grads));
           result.nonFinite = 'discriminator';
           return result;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { discriminatorHingeLoss, generatorAdversarialLoss } from '../losses/adversarial';
+import { generatorAdversarialLoss } from '../losses/adversarial';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
 import { detach } from '../losses/detach';
 import { embeddingMatchLoss } from '../losses/embeddingMatch';
@@ -10,6 +10,8 @@ import type { Embedder } from '../models/embedder';
 import type { Generator } from '../models/generator';
 import type { EpisodeBatch } from '../data/episodes/sampler';
 import { ColumnAdam, type AdamSettings } from './columnAdam';
+import { globalNorm, variablesOf } from './gradients';
+import { hingeGradients } from './hingeGradients';
 
 export interface MetaNetworks {
   embedder: Embedder;
@@ -49,14 +51,6 @@ export interface MetaStepResult {
 }
 
 type Grads = Record<string, tf.Tensor>;
-
-const variablesOf = (weights: { read(): tf.Tensor }[]) =>
-  weights.map((w) => w.read() as tf.Variable);
-
-function globalNorm(grads: tf.Tensor[]): number {
-  if (grads.length === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
-}
 
 /**
  * The gradients as a list in the variables' fixed order, zeros where a variable got none: tfjs's
@@ -143,18 +137,14 @@ export class MetaLearner {
     let wFromD: tf.Tensor | undefined;
     try {
       for (let d = 0; d < dStepsPerGStep; d++) {
-        let real = 0;
-        let fakeScore = 0;
-        const { value, grads } = tf.variableGrads(() => {
-          const r = D.discriminate(target, targetLandmarks, videoIndex, true).score;
-          const f = D.discriminate(fake, targetLandmarks, videoIndex, true).score;
-          [real, fakeScore] = [tf.mean(r).dataSync()[0]!, tf.mean(f).dataSync()[0]!];
-          return discriminatorHingeLoss(r, f);
-        }, [...this.dVars, this.w]);
-        const loss = value.dataSync()[0]!;
-        value.dispose();
-        // Scores too: a ReLU turns NaN into 0 on some backends, so the hinge can hide one.
-        if (![loss, real, fakeScore].every(Number.isFinite)) {
+        const {
+          loss,
+          real,
+          fake: fakeScore,
+          grads,
+          finite,
+        } = hingeGradients(D, target, fake, targetLandmarks, videoIndex, [...this.dVars, this.w]);
+        if (!finite) {
           tf.dispose(Object.values(grads));
           result.nonFinite = 'discriminator';
           return result;

@@ -1,25 +1,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
 import type { Progress } from '../cli/progress';
 import { disposeBatch, EpisodeSampler, type EpisodeBatch } from '../data/episodes/sampler';
 import { DatasetStore } from '../data/store/store';
 import { UserError } from '../errors';
 import type { Logger } from '../log';
-import { loadContentTerms } from '../losses/contentTerms';
 import { Discriminator } from '../models/discriminator';
 import { Embedder } from '../models/embedder';
 import { Generator } from '../models/generator';
-import { collectWeights, type NamedModules } from '../models/weights';
 import { printable } from '../oneLine';
-import {
-  listCheckpoints,
-  loadCheckpoint,
-  saveCheckpoint,
-  type CheckpointOptimizer,
-} from './checkpoint';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import type { TrainConfig } from './config';
 import { heldoutL1 } from './heldoutL1';
+import { adamFor, checkpointOptimizers, contentTermsFor } from './runParts';
 import { MetaLearner, type MetaNetworks, type MetaStepResult } from './metaStep';
 import { sampleGrid } from './sampleGrid';
 import { EventWriter } from './tensorboard/eventWriter';
@@ -46,20 +39,6 @@ export interface TrainMetaSummary {
   interrupted: boolean;
   lastLosses?: MetaStepResult['losses'];
   lastHeldoutL1?: number;
-}
-
-/** Model, optimizer and sampler state that a checkpoint must carry for an exact resume. */
-function checkpointParts(learner: MetaLearner, modules: NamedModules) {
-  const names = collectWeights(modules);
-  const stableName = new Map([...names].map(([name, w]) => [(w.read() as tf.Variable).name, name]));
-  const optimizers: Record<string, CheckpointOptimizer> = {};
-  for (const [key, { optimizer, variables }] of Object.entries(learner.optimizers)) {
-    optimizers[key] = {
-      optimizer,
-      variables: new Map(variables.map((v) => [stableName.get(v.name)!, v])),
-    };
-  }
-  return optimizers;
 }
 
 /**
@@ -96,29 +75,18 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
       discriminator: new Discriminator(config.model, index.videos.length, { seed: seed + 3 }),
     };
     closers.push(() => Object.values(modules).forEach((m) => m.dispose()));
-    const contentTerms = await loadContentTerms({
-      vgg19Weights: loss.vgg19Weights ?? undefined,
-      vggfaceWeights: loss.vggfaceWeights ?? undefined,
-      vggfaceChannelOrder: loss.vggfaceChannelOrder,
-      weights: loss,
-    });
+    const contentTerms = await contentTermsFor(loss);
     closers.push(() => contentTerms.forEach((t) => t.backbone.dispose()));
-    const adam = (learningRate: number) => ({
-      learningRate,
-      beta1: train.beta1,
-      beta2: train.beta2,
-      epsilon: train.epsilon,
-    });
     const learner = new MetaLearner(modules, {
-      embedderGenerator: adam(train.lrEmbedderGenerator),
-      discriminator: adam(train.lrDiscriminator),
+      embedderGenerator: adamFor(train, train.lrEmbedderGenerator),
+      discriminator: adamFor(train, train.lrDiscriminator),
       dStepsPerGStep: train.dStepsPerGStep,
       lossWeights: loss,
       contentTerms,
       gradientClip: train.gradientClip ?? undefined,
     });
     closers.push(() => learner.dispose());
-    const optimizers = checkpointParts(learner, modules);
+    const optimizers = checkpointOptimizers(learner.optimizers, modules);
     const columnState = learner.columnAdam;
 
     let step = 0;

@@ -10,7 +10,7 @@ import { runTool } from '../../src/data/video/run';
 import { decodeFrames } from '../../src/data/video/decode';
 import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { ASTRONAUT, GRACE_HOPPER, writeFaceVideo } from '../helpers/videos';
-import { capture, lines, STACK_FRAME } from './helpers';
+import { capture, expectUserError } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 let dir: string;
@@ -20,14 +20,6 @@ let driver40: string;
 
 const cli = (args: string[]) =>
   capture((io) => runCli(['--backend', 'wasm', '--log-level', 'warn', ...args], io));
-
-function expectUserError(result: { code: number; stderr: string }, pattern: RegExp) {
-  expect(result.code).toBe(2);
-  const last = lines(result.stderr).pop()!;
-  expect(last).toMatch(/^talking-heads: /);
-  expect(last).toMatch(pattern);
-  expect(result.stderr).not.toMatch(STACK_FRAME);
-}
 
 async function formatTags(file: string): Promise<Record<string, string>> {
   const { stdout } = await runTool(

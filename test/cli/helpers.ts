@@ -33,3 +33,13 @@ export function lines(text: string): string[] {
 
 /** A stack frame line ("    at f (file.ts:1:2)"), which user-facing errors must never show. */
 export const STACK_FRAME = /^\s+at /m;
+
+/** A user error as the CLI reports it: exit 2, the message as the last stderr line (after any
+ * warnings) prefixed with the program's name, and no stack anywhere. */
+export function expectUserError(result: Captured, pattern: RegExp): void {
+  expect(result.code).toBe(2);
+  const last = lines(result.stderr).pop()!;
+  expect(last).toMatch(/^talking-heads: /);
+  expect(last).toMatch(pattern);
+  expect(result.stderr).not.toMatch(STACK_FRAME);
+}

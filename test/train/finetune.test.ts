@@ -18,7 +18,7 @@ import { openMetaCheckpoint } from '../../src/train/metaCheckpoint';
 import { openPersonModel, readPersonInfo } from '../../src/train/personModel';
 import { readEventFile } from '../../src/train/tensorboard/eventReader';
 import { trainMeta } from '../../src/train/trainMeta';
-import { capture, lines, STACK_FRAME } from '../cli/helpers';
+import { capture, expectUserError, lines } from '../cli/helpers';
 import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { facePhoto, writeSynthPersonVideo } from '../helpers/personVideo';
 
@@ -28,15 +28,6 @@ let personVideo: string;
 
 const cli = (args: string[]) =>
   capture((io) => runCli(['--backend', 'wasm', '--seed', '1', '--log-level', 'warn', ...args], io));
-
-/** A one-line user error: exit 2, the error as the last stderr line (after any warnings), no stack. */
-function expectUserError(result: { code: number; stderr: string }, pattern: RegExp) {
-  expect(result.code).toBe(2);
-  const last = lines(result.stderr).pop()!;
-  expect(last).toMatch(/^talking-heads: /);
-  expect(last).toMatch(pattern);
-  expect(result.stderr).not.toMatch(STACK_FRAME);
-}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-finetune-'));
