@@ -144,7 +144,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
   const detected = previous ? undefined : await detectShots(options);
   const shots = detected ?? (await readShots(out));
   const sources = previous ? previous.shots : detected!.sources;
-  const batchSize = Math.min(options.batchSize, shots.count);
+  // A resumed run keeps its batch size: steps per epoch, and so the epoch count, depend on it.
+  const batchSize = previous
+    ? previous.finetune.batchSize
+    : Math.min(options.batchSize, shots.count);
   const train = meta.trainConfig.train;
   const info: PersonInfo = previous ?? {
     format: PERSON_FORMAT,
@@ -188,9 +191,12 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
   ];
   try {
     // ê_NEW = mean E(x_k, y_k); psi' = P·ê_NEW, w' = w0 + ê_NEW. E is not needed after this.
+    // (Resuming, psi' and w' come from the person's checkpoint: only their variables are made.)
     tf.tidy(() => {
-      const e = meanEmbedding(networks.embedder, all.frames, all.landmarks);
-      generator.enterFinetuning(generator.projectEmbedding(e));
+      const e = previous
+        ? tf.zeros([1, meta.trainConfig.model.embeddingSize])
+        : meanEmbedding(networks.embedder, all.frames, all.landmarks);
+      generator.enterFinetuning(generator.projectEmbedding(e as tf.Tensor2D));
       discriminator.enterFinetuning(e);
     });
     networks.embedder.dispose();
