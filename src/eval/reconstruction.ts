@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/image';
 import type { Points } from '../data/landmarks/points';
-import { rasteriseLandmarks } from '../data/landmarks/rasterise';
+import { frameTensors } from '../data/frameTensors';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
 import type { Generator } from '../models/generator';
 
@@ -24,28 +24,19 @@ export function reconstructionError(
   options: { background: 'black' | 'white'; contentTerms: readonly ContentTerm[]; batch?: number },
 ): ReconstructionError {
   const size = generator.config.imageSize;
-  const image = size * size * 3;
   const batch = options.batch ?? 8;
   let l1 = 0;
   let perceptual = 0;
   for (let first = 0; first < frames.length; first += batch) {
     const count = Math.min(batch, frames.length - first);
-    const pixels = new Float32Array(count * image);
-    const landmarks = new Float32Array(count * image);
-    for (let i = 0; i < count; i++) {
-      const { rgb } = frames[first + i]!;
-      for (let j = 0; j < image; j++) pixels[i * image + j] = rgb[j]! / 255;
-      rasteriseLandmarks(
-        points[first + i]!,
-        { size, background: options.background },
-        landmarks,
-        i * image,
-      );
-    }
     const [a, b] = tf.tidy(() => {
-      const shape: [number, number, number, number] = [count, size, size, 3];
-      const real = tf.tensor4d(pixels, shape);
-      const generated = generator.generate(tf.tensor4d(landmarks, shape));
+      const { frames: real, landmarks } = frameTensors(
+        frames.slice(first, first + count).map((f) => f.rgb),
+        points.slice(first, first + count),
+        size,
+        options.background,
+      );
+      const generated = generator.generate(landmarks);
       return [
         tf.mean(tf.abs(tf.sub(generated, real))).dataSync()[0]!,
         contentLoss(real, generated, options.contentTerms).dataSync()[0]!,

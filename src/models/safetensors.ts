@@ -10,13 +10,11 @@
  * The reading and writing core works on plain typed arrays and needs no tfjs backend;
  * `tensorToRaw` / `rawToTensor` at the end bridge to tfjs.
  */
-import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
 import { fileError, printable, quote, setOwn } from '../oneLine';
-import { syncDirectory } from '../syncDirectory';
+import { writeFileAtomically } from '../writeFileAtomically';
 import { elementCount, isIndex, isShape } from './shape';
 
 /** The typed array holding each dtype's elements (F16 and BF16 as their raw 16-bit patterns). */
@@ -370,22 +368,7 @@ export async function writeSafetensorsFile(
   tensors: Record<string, RawTensor>,
   metadata?: Record<string, string>,
 ): Promise<void> {
-  const bytes = encodeSafetensors(tensors, metadata);
-  const temporary = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    const handle = await fsp.open(temporary, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(temporary, file);
-  } catch (err) {
-    await fsp.rm(temporary, { force: true }).catch(() => undefined);
-    throw fileError(file, err, 'write', 'a .safetensors file');
-  }
-  await syncDirectory(path.dirname(file));
+  await writeFileAtomically(file, encodeSafetensors(tensors, metadata), 'a .safetensors file');
 }
 
 /** Reads and validates a .safetensors file; every failure is a one-line UserError naming it. */

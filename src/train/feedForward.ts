@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PersonShots } from '../data/person';
 import { meanPoints, type Points } from '../data/landmarks/points';
-import { rasteriseLandmarks } from '../data/landmarks/rasterise';
+import { frameTensors } from '../data/frameTensors';
 import type { Generator } from '../models/generator';
 import { meanEmbedding } from './meanEmbedding';
 import { loadMetaNetworks, type MetaCheckpoint } from './metaCheckpoint';
@@ -15,24 +15,17 @@ export async function feedForwardGenerator(
   shots: PersonShots,
 ): Promise<{ generator: Generator; meanPoints: Points }> {
   const { size, background } = meta.framing;
-  const count = shots.frames.length;
-  const image = size * size * 3;
-  const pixels = new Float32Array(count * image);
-  const landmarks = new Float32Array(count * image);
-  shots.frames.forEach((f, k) => {
-    for (let i = 0; i < image; i++) pixels[k * image + i] = f.rgb[i]! / 255;
-    rasteriseLandmarks(shots.points[k]!, { size, background }, landmarks, k * image);
-  });
   const networks = await loadMetaNetworks(meta);
   networks.discriminator.dispose();
   try {
     tf.tidy(() => {
-      const shape: [number, number, number, number] = [count, size, size, 3];
-      const e = meanEmbedding(
-        networks.embedder,
-        tf.tensor4d(pixels, shape),
-        tf.tensor4d(landmarks, shape),
+      const inputs = frameTensors(
+        shots.frames.map((f) => f.rgb),
+        shots.points,
+        size,
+        background,
       );
+      const e = meanEmbedding(networks.embedder, inputs.frames, inputs.landmarks);
       networks.generator.enterFinetuning(networks.generator.projectEmbedding(e));
     });
   } catch (err) {

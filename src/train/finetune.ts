@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Progress } from '../cli/progress';
 import type { FaceLandmarker } from '../data/landmarks/landmarker';
 import { meanPoints, POINT_COUNT, type Points } from '../data/landmarks/points';
-import { rasteriseLandmarks } from '../data/landmarks/rasterise';
+import { frameTensors } from '../data/frameTensors';
 import { loadPersonShots } from '../data/person';
 import { Random } from '../data/random';
 import { UserError } from '../errors';
@@ -56,21 +56,14 @@ export interface FinetuneSummary {
   lastLosses?: FinetuneStepResult['losses'];
 }
 
-/** The shots as tensors: frames in [0, 1] and their landmark images. */
-function shotTensors(shots: StoredShots, background: 'black' | 'white'): ShotBatch {
-  const { count, size } = shots;
-  const landmarks = new Float32Array(count * size * size * 3);
-  for (let k = 0; k < count; k++) {
-    const points = shots.points.subarray(k * POINT_COUNT * 2, (k + 1) * POINT_COUNT * 2);
-    rasteriseLandmarks(points, { size, background }, landmarks, k * size * size * 3);
-  }
-  return tf.tidy(() => ({
-    frames: tf.div(
-      tf.tensor4d(shots.frames, [count, size, size, 3], 'float32'),
-      255,
-    ) as tf.Tensor4D,
-    landmarks: tf.tensor4d(landmarks, [count, size, size, 3]),
-  }));
+/** The stored shots, one view per shot: frame bytes and points. */
+function shotViews(shots: StoredShots): { frames: Uint8Array[]; points: Points[] } {
+  const image = shots.size * shots.size * 3;
+  const shot = Array.from({ length: shots.count }, (_, k) => k);
+  return {
+    frames: shot.map((k) => shots.frames.subarray(k * image, (k + 1) * image)),
+    points: shot.map((k) => shots.points.subarray(k * POINT_COUNT * 2, (k + 1) * POINT_COUNT * 2)),
+  };
 }
 
 function pick(all: ShotBatch, indices: number[]): ShotBatch {
@@ -144,6 +137,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
   const detected = previous ? undefined : await detectShots(options);
   const shots = detected ?? (await readShots(out));
   const sources = previous ? previous.shots : detected!.sources;
+  const views = shotViews(shots);
   // A resumed run keeps its batch size: steps per epoch, and so the epoch count, depend on it.
   const batchSize = previous
     ? previous.finetune.batchSize
@@ -155,13 +149,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     createdAt: new Date().toISOString(),
     model: meta.trainConfig.model,
     framing: meta.framing,
-    meanPoints: Array.from(
-      meanPoints(
-        Array.from({ length: shots.count }, (_, k): Points =>
-          shots.points.subarray(k * POINT_COUNT * 2, (k + 1) * POINT_COUNT * 2),
-        ),
-      ),
-    ),
+    meanPoints: Array.from(meanPoints(views.points)),
     shots: sources,
     metaCheckpoint: { path: meta.dir, id: meta.id, step: meta.step },
     finetune: {
@@ -183,7 +171,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
 
   const networks = await loadMetaNetworks(meta);
   const { generator, discriminator } = networks;
-  const all = shotTensors(shots, meta.framing.background);
+  const all = frameTensors(views.frames, views.points, shots.size, meta.framing.background);
   const closers: (() => Promise<void> | void)[] = [
     () => generator.dispose(),
     () => discriminator.dispose(),

@@ -16,7 +16,7 @@ import { Generator } from '../models/generator';
 import { readSafetensorsFile, writeSafetensorsFile } from '../models/safetensors';
 import { loadWeights } from '../models/weights';
 import { printable } from '../oneLine';
-import { syncDirectory } from '../syncDirectory';
+import { writeFileAtomically } from '../writeFileAtomically';
 import { readCheckpointInfo, type CheckpointInfo } from './checkpoint';
 import type { TrainingFraming } from './metaCheckpoint';
 
@@ -56,20 +56,14 @@ export type PersonInfo = Omit<z.output<typeof personSchema>, 'model' | 'framing'
   framing: TrainingFraming;
 };
 
-/** Writes person.json atomically (temporary file, fsync, rename). */
+/** Writes person.json atomically. */
 export async function writePersonInfo(dir: string, info: PersonInfo): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, PERSON_FILE);
-  const temporary = `${file}.tmp-${process.pid}`;
-  const handle = await fs.promises.open(temporary, 'w');
-  try {
-    await handle.writeFile(`${JSON.stringify(info, null, 2)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.promises.rename(temporary, file);
-  await syncDirectory(dir);
+  await writeFileAtomically(
+    path.join(dir, PERSON_FILE),
+    `${JSON.stringify(info, null, 2)}\n`,
+    'a person model file',
+  );
 }
 
 /** Reads and checks person.json; a missing or malformed one is a UserError naming it. */
