@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import yargs from 'yargs';
 import { isUserError } from '../errors';
+import { packageVersion } from '../packageVersion';
 import { COMMANDS } from './commands';
 import { createContext, type CliIO, type CommandContext } from './context';
 import { globalOptions, UsageError, type GlobalArgs } from './options';
 
 const NAME = 'talking-heads';
-
-/** From src/cli (tests) and dist/cli (installed) alike, package.json is two levels up. */
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8'));
-  return String(pkg.version);
-}
 
 /** yargs messages can span lines ("Invalid values:\n  Argument: ..."); errors print as one. */
 function oneLine(message: string): string {

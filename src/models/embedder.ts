@@ -12,7 +12,7 @@ export class Embedder extends ModuleLayer {
   static readonly className = 'Embedder';
   readonly config: ModelConfig;
   private readonly seed: number;
-  private trunk!: EncoderTrunk;
+  trunk!: EncoderTrunk;
 
   constructor(config: ModelConfig, options: { seed?: number; name?: string } = {}) {
     super({ name: options.name ?? 'embedder' });

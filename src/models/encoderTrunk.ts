@@ -11,7 +11,8 @@ import { SelfAttention } from './layers/selfAttention';
  */
 export class EncoderTrunk extends ModuleLayer {
   static readonly className = 'EncoderTrunk';
-  private readonly stages: ModuleLayer[] = [];
+  /** The blocks in order, attention included (read by the ONNX export). */
+  readonly stages: ModuleLayer[] = [];
   /** Each stage's output shape without the batch axis, recorded as the stages are built. */
   private readonly stageShapes: Shape[] = [];
 

@@ -11,9 +11,23 @@ import { SNConv2D } from './layers/snConv2d';
 import { SNDense } from './layers/snDense';
 
 /** One stage of the generator and, for AdaIN stages, how many psi entries it takes. */
-interface Stage {
+export interface GeneratorStage {
   layer: ModuleLayer;
   psi: number;
+}
+
+/** The generator's parts in order, for code that walks the network (the ONNX export). */
+export interface GeneratorLayout {
+  /** ResBlockDown, InstanceNorm and SelfAttention stages, without psi. */
+  down: readonly ModuleLayer[];
+  /** ResBlock, ResBlockUp (psi > 0) and SelfAttention (psi 0) stages. */
+  up: readonly GeneratorStage[];
+  outConv: SNConv2D;
+  projection: SNDense;
+  /** How psi splits between the AdaIN stages, in order; the last part is the output AdaIN's. */
+  psiParts: readonly number[];
+  /** psi' in fine-tuning mode [psiLength]; undefined in meta mode. */
+  psiPrime: tf.Tensor1D | undefined;
 }
 
 /**
@@ -28,7 +42,7 @@ export class Generator extends ModuleLayer {
   readonly config: ModelConfig;
   private readonly seed: number;
   private readonly downStages: ModuleLayer[] = [];
-  private readonly upStages: Stage[] = [];
+  private readonly upStages: GeneratorStage[] = [];
   private outConv!: SNConv2D;
   private projection!: SNDense;
   private psiPrime: LayerVariable | undefined;
@@ -140,6 +154,17 @@ export class Generator extends ModuleLayer {
     );
     ModuleLayer.buildChild(this.projection, [yShape[0]!, config.embeddingSize]);
     this.built = true;
+  }
+
+  layout(): GeneratorLayout {
+    return {
+      down: this.downStages,
+      up: this.upStages,
+      outConv: this.outConv,
+      projection: this.projection,
+      psiParts: this.psiParts,
+      psiPrime: this.psiPrime?.read() as tf.Tensor1D | undefined,
+    };
   }
 
   /** psi = P·ê for a batch of embeddings [batch, embeddingSize]. */

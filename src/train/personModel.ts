@@ -140,6 +140,11 @@ export interface PersonModel {
   generator: Generator;
 }
 
+/** A person model's identity: its meta checkpoint's id and the start of its weights' SHA-256. */
+export function personModelId(model: Pick<PersonModel, 'info' | 'checkpoint'>): string {
+  return `${model.info.metaCheckpoint.id}/person-${model.checkpoint.modelSha256.slice(0, 12)}`;
+}
+
 /** Opens a person model for animation: person.json, then G (with psi') from its latest checkpoint. */
 export async function openPersonModel(dir: string): Promise<PersonModel> {
   const info = readPersonInfo(dir);

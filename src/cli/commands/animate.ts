@@ -80,7 +80,7 @@ export const animateCommand = defineCommand({
   async run(args, ctx) {
     const [
       { animateVideo },
-      { openPersonModel },
+      { openPersonModel, personModelId },
       meta,
       { feedForwardGenerator, framesToBytes },
       { loadPersonShots },
@@ -115,7 +115,7 @@ export const animateCommand = defineCommand({
       personPoints = Float32Array.from(model.info.meanPoints);
       person = {
         generator: model.generator,
-        id: `${model.info.metaCheckpoint.id}/person-${model.checkpoint.modelSha256.slice(0, 12)}`,
+        id: personModelId(model),
       };
     } else {
       const checkpoint = await meta.openMetaCheckpoint(

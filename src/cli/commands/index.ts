@@ -1,8 +1,10 @@
 import type { CliCommand } from '../command';
 import { animateCommand } from './animate';
 import { backendsCommand } from './backends';
+import { exportOnnxCommand } from './exportOnnx';
 import { finetuneCommand } from './finetune';
 import { modelsCommand } from './models';
+import { onnxCheckCommand } from './onnxCheck';
 import { preprocessCommand } from './preprocess';
 import { storeCommand } from './store';
 import { synthCommand } from './synth';
@@ -20,4 +22,6 @@ export const COMMANDS: readonly CliCommand[] = [
   trainMetaCommand,
   finetuneCommand,
   animateCommand,
+  exportOnnxCommand,
+  onnxCheckCommand,
 ];

@@ -5,8 +5,8 @@ import { ModuleLayer, single, type LayerVariable, type Shape } from './moduleLay
 /** Instance normalisation with a learned per-channel scale and shift (PyTorch affine=True). */
 export class InstanceNorm extends ModuleLayer {
   static readonly className = 'InstanceNorm';
-  private gamma!: LayerVariable;
-  private beta!: LayerVariable;
+  gamma!: LayerVariable;
+  beta!: LayerVariable;
 
   override build(inputShape: Shape): void {
     const channels = inputShape[inputShape.length - 1]!;

@@ -49,6 +49,11 @@ export abstract class ModuleLayer extends tf.layers.Layer {
     }
   }
 
+  /** The direct children by the names their weights' paths use ('down1', 'conv2'). */
+  namedChildren(): ReadonlyMap<string, ModuleLayer> {
+    return this.childLayers;
+  }
+
   /** Every weight of this layer and its children, keyed by a stable dotted path. */
   namedWeights(prefix = ''): Map<string, LayerVariable> {
     const out = new Map<string, LayerVariable>();

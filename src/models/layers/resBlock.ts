@@ -24,10 +24,10 @@ export function splitAdainParams(
  */
 export class ResBlock extends ModuleLayer {
   static readonly className = 'ResBlock';
-  private readonly leakySlope: number;
+  readonly leakySlope: number;
   private readonly seed: number | undefined;
-  private conv1!: SNConv2D;
-  private conv2!: SNConv2D;
+  conv1!: SNConv2D;
+  conv2!: SNConv2D;
 
   constructor(args: { leakySlope: number; seed?: number; name?: string }) {
     super({ name: args.name });

@@ -24,13 +24,13 @@ export interface ResBlockDownArgs {
 export class ResBlockDown extends ModuleLayer {
   static readonly className = 'ResBlockDown';
   readonly filters: number;
-  private readonly kernelSize: number;
-  private readonly leakySlope: number;
+  readonly kernelSize: number;
+  readonly leakySlope: number;
   private readonly outputBias: boolean;
   private readonly seed: number | undefined;
-  private skip!: SNConv2D;
-  private conv1!: SNConv2D;
-  private conv2!: SNConv2D;
+  skip!: SNConv2D;
+  conv1!: SNConv2D;
+  conv2!: SNConv2D;
 
   constructor(args: ResBlockDownArgs) {
     super({ name: args.name });

@@ -21,12 +21,12 @@ export interface ResBlockUpArgs {
 export class ResBlockUp extends ModuleLayer {
   static readonly className = 'ResBlockUp';
   readonly filters: number;
-  private readonly leakySlope: number;
-  private readonly upsampling: UpsamplingMode;
+  readonly leakySlope: number;
+  readonly upsampling: UpsamplingMode;
   private readonly seed: number | undefined;
-  private skip!: SNConv2D;
-  private conv1!: SNConv2D;
-  private conv2!: SNConv2D;
+  skip!: SNConv2D;
+  conv1!: SNConv2D;
+  conv2!: SNConv2D;
 
   constructor(args: ResBlockUpArgs) {
     super({ name: args.name });

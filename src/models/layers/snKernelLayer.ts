@@ -60,6 +60,11 @@ export abstract class SNKernelLayer extends ModuleLayer {
     this.built = true;
   }
 
+  /** The bias weight, if the layer has one. */
+  get biasWeight(): LayerVariable | undefined {
+    return this.bias;
+  }
+
   /** The kernel the layer uses: spectrally normalised when enabled. */
   effectiveKernel(training = false): tf.Tensor {
     return this.norm?.normalizedKernel(training) ?? this.kernel.read();

@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:onnx [-- --quick]`: generator frames per second of a person model (psi' baked
+ * in) in onnxruntime-node on the CPU against tfjs on wasm, same machine, same run, for the tiny
+ * preset at 64 px and the paper preset at 256 px. Random weights: speed does not depend on them.
+ * Prints figures and ratios; asserts nothing.
+ */
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { onnx } from 'onnx-proto';
+import { initBackend } from '../src/backend/select';
+import { exportGenerator } from '../src/export/exportGenerator';
+import type { WeightPrecision } from '../src/export/onnxGraph';
+import { presetConfig } from '../src/models/config';
+import { Generator } from '../src/models/generator';
+
+const quick = process.argv.includes('--quick');
+const PRESETS = {
+  tiny: { frames: quick ? 16 : 64 },
+  // tfjs takes ~10 s a 256 px frame on wasm: few frames.
+  paper: { frames: quick ? 2 : 4 },
+} as const;
+
+async function time(frames: number, batch: number, run: () => Promise<void>): Promise<number> {
+  await run(); // warm-up: kernels compiled, memory planned
+  const start = performance.now();
+  for (let done = 0; done < frames; done += batch) await run();
+  return (Math.ceil(frames / batch) * batch) / ((performance.now() - start) / 1000);
+}
+
+async function main(): Promise<void> {
+  await initBackend({ backend: 'wasm' });
+  console.log(`# generator frames/s, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})`);
+  console.log(
+    '| preset | px | tfjs wasm b1 | onnxruntime b1 | onnxruntime b4 | onnxruntime fp16 weights b1 | b1 ratio |',
+  );
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [preset, { frames }] of Object.entries(PRESETS)) {
+    const config = presetConfig(preset);
+    const s = config.imageSize;
+    const generator = new Generator(config, { seed: 1 });
+    tf.tidy(() =>
+      generator.enterFinetuning(tf.randomNormal([generator.psiLength], 0, 0.1, 'float32', 2)),
+    );
+    const y = (batch: number) =>
+      tf.randomUniform([batch, s, s, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const y1 = y(1);
+    const tfjsFps = await time(frames, 1, async () => {
+      const out = generator.generate(y1);
+      await out.data();
+      out.dispose();
+    });
+    const session = async (precision: WeightPrecision) =>
+      ort.InferenceSession.create(
+        onnx.ModelProto.encode(
+          exportGenerator(generator, { precision, source: { kind: 'person', id: 'bench' } }),
+        ).finish(),
+      );
+    const onnxFps = async (precision: WeightPrecision, batch: number) => {
+      const s32 = await session(precision);
+      const feeds = {
+        landmarks: new ort.Tensor('float32', new Float32Array(batch * 3 * s * s).fill(0.5), [
+          batch,
+          3,
+          s,
+          s,
+        ]),
+      };
+      const fps = await time(
+        Math.max(frames, 4) * 2,
+        batch,
+        async () => void (await s32.run(feeds)),
+      );
+      await s32.release();
+      return fps;
+    };
+    const b1 = await onnxFps('float32', 1);
+    const b4 = await onnxFps('float32', 4);
+    const half = await onnxFps('float16', 1);
+    console.log(
+      `| ${preset} | ${s} | ${tfjsFps.toFixed(2)} | ${b1.toFixed(2)} | ${b4.toFixed(2)} | ${half.toFixed(2)} | ${(b1 / tfjsFps).toFixed(1)}x |`,
+    );
+    y1.dispose();
+    generator.dispose();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
