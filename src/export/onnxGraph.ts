@@ -73,49 +73,47 @@ export class OnnxGraphBuilder {
 
   /** A float weight, stored in the precision the export asked for; returns a float32 value. */
   weight(stem: string, values: Float32Array, dims: number[]): string {
-    if (this.precision === 'float32') return this.constant(stem, values, dims);
-    const half = new Float16Array(values);
-    const stored = this.fresh(`${stem}_fp16`);
-    this.initializers.push({
-      name: stored,
+    const { FLOAT, FLOAT16 } = onnx.TensorProto.DataType;
+    if (this.precision === 'float32')
+      return this.initializer(this.fresh(stem), dims, FLOAT, bytesOf(Float32Array.from(values)));
+    const stored = this.initializer(
+      this.fresh(`${stem}_fp16`),
       dims,
-      dataType: onnx.TensorProto.DataType.FLOAT16,
-      rawData: new Uint8Array(half.buffer, half.byteOffset, half.byteLength),
-    });
-    return this.node('Cast', [stored], { to: onnx.TensorProto.DataType.FLOAT }, stem);
+      FLOAT16,
+      bytesOf(new Float16Array(values)),
+    );
+    return this.node('Cast', [stored], { to: FLOAT }, stem);
   }
 
   /** A small float32 initializer, kept in fp32 whatever the weight precision and stored once. */
-  constant(stem: string, values: Float32Array | number[], dims: number[]): string {
+  constant(stem: string, values: number[], dims: number[]): string {
     const data = Float32Array.from(values);
-    const key = `float:${stem}:${dims.join('x')}:${data.join(',')}`;
-    const shared = this.sharedConstants.get(key);
-    if (shared !== undefined) return shared;
-    const name = this.fresh(stem);
-    this.sharedConstants.set(key, name);
-    this.initializers.push({
-      name,
-      dims,
-      dataType: onnx.TensorProto.DataType.FLOAT,
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
-    return name;
+    return this.shared(`float:${stem}:${dims.join('x')}:${values.join(',')}`, () =>
+      this.initializer(this.fresh(stem), dims, onnx.TensorProto.DataType.FLOAT, bytesOf(data)),
+    );
   }
 
   /** An int64 initializer (axes, shapes, slice bounds), stored once. */
   int64s(stem: string, values: number[]): string {
     const data = BigInt64Array.from(values.map((v) => BigInt(v)));
-    const key = `int64:${stem}:${values.join(',')}`;
-    const shared = this.sharedConstants.get(key);
-    if (shared !== undefined) return shared;
-    const name = this.fresh(stem);
-    this.sharedConstants.set(key, name);
-    this.initializers.push({
-      name,
-      dims: [values.length],
-      dataType: onnx.TensorProto.DataType.INT64,
-      rawData: new Uint8Array(data.buffer),
-    });
+    return this.shared(`int64:${stem}:${values.join(',')}`, () =>
+      this.initializer(
+        this.fresh(stem),
+        [values.length],
+        onnx.TensorProto.DataType.INT64,
+        bytesOf(data),
+      ),
+    );
+  }
+
+  private shared(key: string, make: () => string): string {
+    let name = this.sharedConstants.get(key);
+    if (name === undefined) this.sharedConstants.set(key, (name = make()));
+    return name;
+  }
+
+  private initializer(name: string, dims: number[], dataType: number, rawData: Uint8Array): string {
+    this.initializers.push({ name, dims, dataType, rawData });
     return name;
   }
 
@@ -186,6 +184,15 @@ export class OnnxGraphBuilder {
       },
     });
   }
+}
+
+/** A typed array's bytes, which are little-endian on the hosts we run on (checked above). */
+function bytesOf(data: {
+  buffer: ArrayBufferLike;
+  byteOffset: number;
+  byteLength: number;
+}): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function valueInfo(io: GraphIo): onnx.IValueInfoProto {

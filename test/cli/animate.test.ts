@@ -10,7 +10,7 @@ import { runTool } from '../../src/data/video/run';
 import { decodeFrames } from '../../src/data/video/decode';
 import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { ASTRONAUT, GRACE_HOPPER, writeFaceVideo } from '../helpers/videos';
-import { capture, expectUserError } from './helpers';
+import { capture, expectUserError, makeFeedForwardPerson } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 let dir: string;
@@ -35,19 +35,11 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-animate-'));
   // What the weights are does not matter here: the pipeline around them does.
   meta = await makeUntrainedMetaCheckpoint(path.join(dir, 'meta'), { imageSize: 64, seed: 2 });
-  person = path.join(dir, 'astronaut');
-  const made = await cli([
-    'finetune',
-    '--feed-forward',
-    '--shots',
-    '1',
-    '--checkpoint',
+  person = await makeFeedForwardPerson(cli, {
     meta,
-    '--out',
-    person,
-    ASTRONAUT,
-  ]);
-  expect(made.code).toBe(0);
+    out: path.join(dir, 'astronaut'),
+    photo: ASTRONAUT,
+  });
   driver40 = path.join(dir, 'driver40.mp4');
   await writeFaceVideo(driver40, GRACE_HOPPER, { frames: 40 });
 }, 120_000);

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { runCli } from '../../src/cli/main';
 import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { ASTRONAUT } from '../helpers/videos';
-import { capture, expectUserError } from './helpers';
+import { capture, expectUserError, makeFeedForwardPerson } from './helpers';
 
 let dir: string;
 let meta: string;
@@ -24,19 +24,11 @@ beforeAll(async () => {
     imageSize: 64,
     seed: 5,
   });
-  person = path.join(dir, 'astronaut');
-  const made = await cli([
-    'finetune',
-    '--feed-forward',
-    '--shots',
-    '1',
-    '--checkpoint',
+  person = await makeFeedForwardPerson(cli, {
     meta,
-    '--out',
-    person,
-    ASTRONAUT,
-  ]);
-  expect(made.code).toBe(0);
+    out: path.join(dir, 'astronaut'),
+    photo: ASTRONAUT,
+  });
 }, 120_000);
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -43,3 +43,24 @@ export function expectUserError(result: Captured, pattern: RegExp): void {
   expect(last).toMatch(pattern);
   expect(result.stderr).not.toMatch(STACK_FRAME);
 }
+
+/** A person model from one photo, feed-forward (no fine-tuning steps): seconds, for CLI tests. */
+export async function makeFeedForwardPerson(
+  cli: (args: string[]) => Promise<Captured>,
+  options: { meta: string; out: string; photo: string },
+): Promise<string> {
+  const { meta, out, photo } = options;
+  const made = await cli([
+    'finetune',
+    '--feed-forward',
+    '--shots',
+    '1',
+    '--checkpoint',
+    meta,
+    '--out',
+    out,
+    photo,
+  ]);
+  expect(made.code).toBe(0);
+  return out;
+}
