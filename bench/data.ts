@@ -11,10 +11,12 @@ import { initBackend } from '../src/backend/select';
 import { EpisodeSampler } from '../src/data/episodes/sampler';
 import { encodeJpeg, readImage } from '../src/data/image';
 import { FaceLandmarker } from '../src/data/landmarks/landmarker';
+import { rasteriseLandmarks } from '../src/data/landmarks/rasterise';
 import { runPreprocess } from '../src/data/preprocess/runPreprocess';
 import { STORE_FORMAT, type StoreSettings } from '../src/data/store/schema';
 import { DatasetStore } from '../src/data/store/store';
 import { silentLogger } from '../src/log';
+import { meanFacePoints } from '../test/helpers/meanFace';
 import { ASTRONAUT, GRACE_HOPPER, writeFaceVideo } from '../test/helpers/videos';
 
 const quick = process.argv.includes('--quick');
@@ -142,11 +144,30 @@ async function benchSampler(dir: string): Promise<void> {
   await store.close();
 }
 
+/** Landmark-image drawing: median ms per 256 px face over 100 draws, after 20 warm-up draws. */
+function benchRasterise(): void {
+  const size = 256;
+  const face = meanFacePoints(size);
+  const out = new Float32Array(size * size * 3);
+  for (let i = 0; i < 20; i++) rasteriseLandmarks(face, { size }, out);
+  const times: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const start = performance.now();
+    rasteriseLandmarks(face, { size }, out);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  console.log(
+    `landmark image, 256 px: median ${times[50]!.toFixed(3)} ms (min ${times[0]!.toFixed(3)}, max ${times[99]!.toFixed(3)})`,
+  );
+}
+
 async function main(): Promise<void> {
   console.log(`${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
   await initBackend({ backend: 'wasm' });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-bench-data-'));
   try {
+    benchRasterise();
     await benchSampler(dir);
     await benchPreprocess(dir);
   } finally {

@@ -2,6 +2,7 @@
  * `npm run bench:onnx [-- --quick]`: generator frames per second of a person model (psi' baked
  * in) in onnxruntime-node on the CPU against tfjs on wasm, same machine, same run, for the tiny
  * preset at 64 px and the paper preset at 256 px. Random weights: speed does not depend on them.
+ * onnxruntime runs with its default threads (one per core) and with one, like tfjs's wasm.
  * Prints figures and ratios; asserts nothing.
  */
 import * as os from 'node:os';
@@ -32,9 +33,9 @@ async function main(): Promise<void> {
   await initBackend({ backend: 'wasm' });
   console.log(`# generator frames/s, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'})`);
   console.log(
-    '| preset | px | tfjs wasm b1 | onnxruntime b1 | onnxruntime b4 | onnxruntime fp16 weights b1 | b1 ratio |',
+    '| preset | px | tfjs wasm b1 (1 thread) | onnxruntime b1, 1 thread | onnxruntime b1 | onnxruntime b4 | onnxruntime fp16 weights b1 | b1 ratio, 1 thread / default |',
   );
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const [preset, { frames }] of Object.entries(PRESETS)) {
     const config = presetConfig(preset);
     const s = config.imageSize;
@@ -50,14 +51,15 @@ async function main(): Promise<void> {
       await out.data();
       out.dispose();
     });
-    const session = async (precision: WeightPrecision) =>
+    const session = async (precision: WeightPrecision, threads?: number) =>
       ort.InferenceSession.create(
         onnx.ModelProto.encode(
           exportGenerator(generator, { precision, source: { kind: 'person', id: 'bench' } }),
         ).finish(),
+        threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {},
       );
-    const onnxFps = async (precision: WeightPrecision, batch: number) => {
-      const s32 = await session(precision);
+    const onnxFps = async (precision: WeightPrecision, batch: number, threads?: number) => {
+      const s32 = await session(precision, threads);
       const feeds = {
         landmarks: new ort.Tensor('float32', new Float32Array(batch * 3 * s * s).fill(0.5), [
           batch,
@@ -75,10 +77,12 @@ async function main(): Promise<void> {
       return fps;
     };
     const b1 = await onnxFps('float32', 1);
+    const oneThread = await onnxFps('float32', 1, 1);
     const b4 = await onnxFps('float32', 4);
     const half = await onnxFps('float16', 1);
     console.log(
-      `| ${preset} | ${s} | ${tfjsFps.toFixed(2)} | ${b1.toFixed(2)} | ${b4.toFixed(2)} | ${half.toFixed(2)} | ${(b1 / tfjsFps).toFixed(1)}x |`,
+      `| ${preset} | ${s} | ${tfjsFps.toFixed(2)} | ${oneThread.toFixed(2)} | ${b1.toFixed(2)} | ${b4.toFixed(2)} | ${half.toFixed(2)} | ` +
+        `${(oneThread / tfjsFps).toFixed(1)}x / ${(b1 / tfjsFps).toFixed(1)}x |`,
     );
     y1.dispose();
     generator.dispose();

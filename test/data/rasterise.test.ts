@@ -386,20 +386,6 @@ describe('rasteriseLandmarks: the face parts', () => {
     expect(pixel(across, size, 100, 0)).toEqual([1, 1, 1]);
     expect(pixel(across, size, 100, size - 1)).toEqual([1, 1, 1]);
   });
-
-  it('renders a 256 px face in well under 2 ms (median of 100)', () => {
-    const out = new Float32Array(size * size * 3);
-    for (let i = 0; i < 20; i++) rasteriseLandmarks(face, { size }, out);
-    const times: number[] = [];
-    for (let i = 0; i < 100; i++) {
-      const t0 = performance.now();
-      rasteriseLandmarks(face, { size }, out);
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    // Loose bound for a shared 2-core machine; measured ~0.3 ms.
-    expect(times[50]).toBeLessThan(5);
-  });
 });
 
 describe('flipPoints', () => {

@@ -38,7 +38,11 @@ export async function runOnnx(
   feeds: Record<string, [Float32Array, number[]]>,
 ): Promise<Record<string, Float32Array>> {
   const bytes = model instanceof Uint8Array ? model : onnx.ModelProto.encode(model).finish();
-  const session = await ort.InferenceSession.create(bytes);
+  // One thread: onnxruntime's pool spin-waits, which would starve the other jest worker.
+  const session = await ort.InferenceSession.create(bytes, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+  });
   try {
     const results = await session.run(
       Object.fromEntries(
