@@ -6,7 +6,7 @@ import { featureMatchingLoss } from '../losses/featureMatching';
 import type { Discriminator } from '../models/discriminator';
 import type { Generator } from '../models/generator';
 import type { AdamSettings } from './columnAdam';
-import { globalNorm, variablesOf } from './gradients';
+import { applyInOrder, variablesOf } from './gradients';
 import { hingeGradients } from './hingeGradients';
 
 export interface FinetuneNetworks {
@@ -44,30 +44,6 @@ export interface FinetuneStepResult {
   gradientNorms: { generator: number; discriminator: number };
   /** The first non-finite term: its update and the rest of the step were skipped. */
   nonFinite?: string;
-}
-
-/**
- * Applies gradients in the variables' fixed order (tfjs's Adam pairs its slots with variables by
- * position), scaled to at most `clip` in global norm. Returns the norm before clipping.
- */
-function applyInOrder(
-  optimizer: tf.Optimizer,
-  variables: readonly tf.Variable[],
-  grads: Record<string, tf.Tensor>,
-  clip: number | undefined,
-): number {
-  const norm = globalNorm(Object.values(grads));
-  const scale = clip !== undefined && norm > clip ? clip / norm : 1;
-  tf.tidy(() => {
-    optimizer.applyGradients(
-      variables.map((v) => {
-        const g = grads[v.name] ?? tf.zerosLike(v);
-        return { name: v.name, tensor: scale === 1 ? g : tf.mul(g, scale) };
-      }),
-    );
-  });
-  tf.dispose(Object.values(grads));
-  return norm;
 }
 
 /**

@@ -9,3 +9,29 @@ export function globalNorm(grads: tf.Tensor[]): number {
   if (grads.length === 0) return 0;
   return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
 }
+
+/**
+ * Applies gradients in the variables' fixed order, zeros where a variable got none (tfjs's Adam
+ * pairs its moment slots with variables by position, and a checkpoint restores them by that
+ * order), scaled to at most `clip` in global norm. `norm` is the gradients' global norm when the
+ * caller has it already. Disposes `grads`; returns the norm before clipping.
+ */
+export function applyInOrder(
+  optimizer: tf.Optimizer,
+  variables: readonly tf.Variable[],
+  grads: Record<string, tf.Tensor>,
+  clip: number | undefined,
+  norm = globalNorm(Object.values(grads)),
+): number {
+  const scale = clip !== undefined && norm > clip ? clip / norm : 1;
+  tf.tidy(() => {
+    optimizer.applyGradients(
+      variables.map((v) => {
+        const g = grads[v.name] ?? tf.zerosLike(v);
+        return { name: v.name, tensor: scale === 1 ? g : tf.mul(g, scale) };
+      }),
+    );
+  });
+  tf.dispose(Object.values(grads));
+  return norm;
+}

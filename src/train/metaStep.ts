@@ -10,7 +10,7 @@ import type { Embedder } from '../models/embedder';
 import type { Generator } from '../models/generator';
 import type { EpisodeBatch } from '../data/episodes/sampler';
 import { ColumnAdam, type AdamSettings } from './columnAdam';
-import { globalNorm, variablesOf } from './gradients';
+import { applyInOrder, globalNorm, variablesOf } from './gradients';
 import { hingeGradients } from './hingeGradients';
 
 export interface MetaNetworks {
@@ -48,27 +48,6 @@ export interface MetaStepResult {
   gradientNorms: { embedder: number; generator: number; discriminator: number; w: number };
   /** Undefined when every term was finite; else the first non-finite term (nothing was updated). */
   nonFinite?: string;
-}
-
-type Grads = Record<string, tf.Tensor>;
-
-/**
- * The gradients as a list in the variables' fixed order, zeros where a variable got none: tfjs's
- * Adam pairs its moment slots with variables by position, so the order must never change (and a
- * checkpoint restores the slots by that same order).
- */
-function inOrder(
-  variables: readonly tf.Variable[],
-  grads: Grads,
-): { name: string; tensor: tf.Tensor }[] {
-  return variables.map((v) => ({ name: v.name, tensor: grads[v.name] ?? tf.zerosLike(v) }));
-}
-
-/** Scales gradients so that their global norm is at most `limit`. */
-function clipped(grads: Grads, norm: number, limit: number | undefined): Grads {
-  if (limit === undefined || !(norm > limit)) return grads;
-  const scale = limit / norm;
-  return Object.fromEntries(Object.entries(grads).map(([k, g]) => [k, tf.mul(g, scale)]));
 }
 
 /**
@@ -151,20 +130,18 @@ export class MetaLearner {
         }
         const wGrad = grads[this.w.name]!;
         delete grads[this.w.name];
-        const norm = globalNorm(Object.values(grads));
-        const apply = clipped(grads, norm, gradientClip);
-        const ordered = inOrder(this.dVars, apply);
-        this.dOptimizer.applyGradients(ordered);
-        tf.dispose(ordered.filter((g) => !(g.name in apply)).map((g) => g.tensor));
+        result.gradientNorms.discriminator = applyInOrder(
+          this.dOptimizer,
+          this.dVars,
+          grads,
+          gradientClip,
+        );
         // The hinge gradients of W accumulate (averaged) for the W update after the E+G update.
         const previous = wFromD;
         wFromD = previous ? tf.add(previous, wGrad) : wGrad;
         if (previous) tf.dispose([previous, wGrad]);
-        if (apply !== grads) tf.dispose(Object.values(apply));
-        tf.dispose(Object.values(grads));
         Object.assign(result.losses, { discriminator: loss });
         result.scores = { real, fake: fakeScore };
-        result.gradientNorms.discriminator = norm;
       }
 
       // E+G: L_CNT + L_ADV + L_MCH. W's share of L_MCH is taken apart below, so that the
@@ -206,12 +183,7 @@ export class MetaLearner {
       result.gradientNorms.embedder = globalNorm(pick(this.eVars));
       result.gradientNorms.generator = globalNorm(pick(this.gVars));
       const egNorm = Math.hypot(result.gradientNorms.embedder, result.gradientNorms.generator);
-      const apply = clipped(grads, egNorm, gradientClip);
-      const ordered = inOrder([...this.eVars, ...this.gVars], apply);
-      this.egOptimizer.applyGradients(ordered);
-      tf.dispose(ordered.filter((g) => !(g.name in apply)).map((g) => g.tensor));
-      if (apply !== grads) tf.dispose(Object.values(apply));
-      tf.dispose(Object.values(grads));
+      applyInOrder(this.egOptimizer, [...this.eVars, ...this.gVars], grads, gradientClip, egNorm);
 
       // W: the mean hinge gradient plus L_MCH's, on the batch's columns only.
       const wGrad = tf.tidy(() => {
