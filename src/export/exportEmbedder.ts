@@ -1,6 +1,6 @@
 import type { onnx } from 'onnx-proto';
 import type { Embedder } from '../models/embedder';
-import { lowerGlobalPool, lowerPlainStage, type FeatureShape } from './lowerLayers';
+import { childNames, lowerGlobalPool, lowerPlainStage, type FeatureShape } from './lowerLayers';
 import { OnnxGraphBuilder, type WeightPrecision } from './onnxGraph';
 import { exportMetadata, IO_DOCS, type ExportSource } from './onnxMetadata';
 
@@ -23,7 +23,7 @@ export function exportEmbedder(
   // The trunk sees concat(x, y) on the channel axis: frame channels first, as in tfjs.
   let value = b.node('Concat', [frames, landmarks], { axis: 1 }, 'frames_landmarks');
   let shape: FeatureShape = { channels: 6, height: size, width: size };
-  const names = new Map([...embedder.trunk.namedChildren()].map(([name, layer]) => [layer, name]));
+  const names = childNames(embedder.trunk);
   for (const layer of embedder.trunk.stages)
     ({ value, shape } = lowerPlainStage(b, layer, value, shape, `trunk.${names.get(layer)!}`));
   const embedding = b.node('Relu', [lowerGlobalPool(b, value, config.embedderPooling)], {}, 'e');

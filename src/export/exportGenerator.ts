@@ -1,6 +1,7 @@
 import type { onnx } from 'onnx-proto';
 import type { Generator } from '../models/generator';
 import {
+  childNames,
   constantPsi,
   floats,
   graphPsi,
@@ -47,7 +48,7 @@ export function exportGenerator(
     psi = graphPsi(b.node('MatMul', [embedding, weight], {}, 'psi'));
   }
 
-  const names = stageNames(generator);
+  const names = childNames(generator);
   let value = landmarks;
   let shape: FeatureShape = { channels: 3, height: size, width: size };
   for (const layer of layout.down)
@@ -66,9 +67,4 @@ export function exportGenerator(
     graphName: baked ? 'talking_heads_person_generator' : 'talking_heads_generator',
     ...exportMetadata(baked ? 'person-generator' : 'generator', config, options),
   });
-}
-
-/** Each stage's name in the generator ('down1', 'res2', 'attentionUp1'), for readable values. */
-function stageNames(generator: Generator): Map<unknown, string> {
-  return new Map([...generator.namedChildren()].map(([name, layer]) => [layer, name]));
 }

@@ -226,6 +226,11 @@ export function lowerGlobalPool(b: OnnxGraphBuilder, x: string, mode: Pooling): 
   }
 }
 
+/** Each child layer's name in its parent ('down1', 'res2', 'attentionUp1'), for readable values. */
+export function childNames(parent: ModuleLayer): Map<ModuleLayer, string> {
+  return new Map([...parent.namedChildren()].map(([name, layer]) => [layer, name]));
+}
+
 /** An NCHW activation's shape without the batch axis. */
 export interface FeatureShape {
   channels: number;

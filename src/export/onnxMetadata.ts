@@ -73,7 +73,6 @@ export function exportMetadata(
 export interface ExportInfo {
   part: ExportPart | undefined;
   source: string | undefined;
-  imageSize: number | undefined;
   config: ModelConfig | undefined;
   weights: WeightPrecision | undefined;
 }
@@ -86,7 +85,6 @@ export function readExportInfo(model: onnx.IModelProto): ExportInfo {
   return {
     part: part && part in PART_DOCS ? (part as ExportPart) : undefined,
     source: props.get(KEY.source),
-    imageSize: props.has(KEY.imageSize) ? Number(props.get(KEY.imageSize)) : undefined,
     config: configJson ? (JSON.parse(configJson) as ModelConfig) : undefined,
     weights: weights === 'float32' || weights === 'float16' ? weights : undefined,
   };

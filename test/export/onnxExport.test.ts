@@ -12,7 +12,8 @@ import { onnxStructureProblems } from '../../src/export/onnxStructure';
 import { presetConfig, type ModelConfig } from '../../src/models/config';
 import { Embedder } from '../../src/models/embedder';
 import { Generator } from '../../src/models/generator';
-import { maxAbsDiff, nchwValues, randomizeWeights, runOnnx } from '../helpers/onnx';
+import { maxAbsDiff } from '../helpers/compare';
+import { nchwValues, randomizeWeights, runOnnx } from '../helpers/onnx';
 import { compareExports, type Agreement } from '../helpers/onnxEquivalence';
 
 const tiny = presetConfig('tiny');
@@ -98,7 +99,7 @@ test('graph inputs and outputs are named, documented and batch-dynamic; metadata
   });
   expect(readExportInfo(meta)).toMatchObject({
     part: 'generator',
-    imageSize: 64,
+    config: tiny,
     weights: 'float32',
   });
   const embedderModel = exportEmbedder(embedder, { source: SOURCE });

@@ -5,10 +5,10 @@ import { SNConv2D } from './snConv2d';
 /** The discriminator's extra residual block, without normalisation: x + conv(lrelu(conv(lrelu(x)))). */
 export class PlainResBlock extends ModuleLayer {
   static readonly className = 'PlainResBlock';
-  readonly leakySlope: number;
+  private readonly leakySlope: number;
   private readonly seed: number | undefined;
-  conv1!: SNConv2D;
-  conv2!: SNConv2D;
+  private conv1!: SNConv2D;
+  private conv2!: SNConv2D;
 
   constructor(args: { leakySlope: number; seed?: number; name?: string }) {
     super({ name: args.name });

@@ -26,6 +26,7 @@ export class ResBlock extends ModuleLayer {
   static readonly className = 'ResBlock';
   readonly leakySlope: number;
   private readonly seed: number | undefined;
+  /** The convs, read by the ONNX export. */
   conv1!: SNConv2D;
   conv2!: SNConv2D;
 

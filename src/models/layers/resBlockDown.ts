@@ -24,10 +24,11 @@ export interface ResBlockDownArgs {
 export class ResBlockDown extends ModuleLayer {
   static readonly className = 'ResBlockDown';
   readonly filters: number;
-  readonly kernelSize: number;
+  private readonly kernelSize: number;
   readonly leakySlope: number;
   private readonly outputBias: boolean;
   private readonly seed: number | undefined;
+  /** The convs, read by the ONNX export. */
   skip!: SNConv2D;
   conv1!: SNConv2D;
   conv2!: SNConv2D;

@@ -24,6 +24,7 @@ export class ResBlockUp extends ModuleLayer {
   readonly leakySlope: number;
   readonly upsampling: UpsamplingMode;
   private readonly seed: number | undefined;
+  /** The convs, read by the ONNX export. */
   skip!: SNConv2D;
   conv1!: SNConv2D;
   conv2!: SNConv2D;
