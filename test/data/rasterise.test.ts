@@ -6,6 +6,7 @@ import {
   rasteriseLandmarks,
   type LandmarkImageOptions,
 } from '../../src/data/landmarks/rasterise';
+import { maxAbsDiff } from '../helpers/compare';
 import { meanFacePoints } from '../helpers/meanFace';
 
 type Rgb = readonly [number, number, number];
@@ -72,13 +73,6 @@ function mirrorImage(img: Float32Array, size: number): Float32Array {
       for (let k = 0; k < 3; k++)
         out[3 * (r * size + c) + k] = img[3 * (r * size + (size - 1 - c)) + k]!;
   return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 /** The mean face turned, shifted and jittered (so not symmetric), on a 1/64 px grid. */

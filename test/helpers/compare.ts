@@ -13,6 +13,14 @@ export function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): 
   return scale === 0 ? diff : diff / scale;
 }
 
+/** max|a - b|, elementwise; NaN anywhere gives NaN. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
 /** Runs the same computation on two backends and returns each output's flat values. */
 export async function runOnBackends(
   backends: readonly string[],

@@ -25,13 +25,6 @@ export function nchwValues(t: tf.Tensor): Float32Array {
   return tf.tidy(() => Float32Array.from(tf.transpose(t, [0, 3, 1, 2]).dataSync()));
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
-
 /** Runs a model in onnxruntime-node; inputs as (values, dims). */
 export async function runOnnx(
   model: onnx.IModelProto | Uint8Array,

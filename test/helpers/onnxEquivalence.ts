@@ -6,7 +6,8 @@ import { onnxStructureProblems } from '../../src/export/onnxStructure';
 import type { ModelConfig } from '../../src/models/config';
 import { Embedder } from '../../src/models/embedder';
 import { Generator } from '../../src/models/generator';
-import { maxAbsDiff, nchwValues, randomizeWeights, runOnnx } from './onnx';
+import { maxAbsDiff } from './compare';
+import { nchwValues, randomizeWeights, runOnnx } from './onnx';
 
 const SOURCE = { kind: 'checkpoint' as const, id: 'test' };
 

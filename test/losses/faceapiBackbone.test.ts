@@ -11,6 +11,7 @@ import {
   loadFaceApiBackbone,
   loadFaceApiBackboneSync,
 } from '../../src/losses/backbones/faceapi';
+import { maxAbsDiff } from '../helpers/compare';
 import { loadImageTensor, type CropBox } from '../helpers/images';
 
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/faces');
@@ -94,12 +95,6 @@ afterAll(() => backbone.dispose());
 function descriptorOf(images: tf.Tensor4D): tf.Tensor2D {
   const [d] = backbone.features(images, ['descriptor']);
   return tf.reshape(d!, [images.shape[0], 128]);
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
 }
 
 /** ||got - want|| / ||want||. */
