@@ -5,12 +5,16 @@ import type { FaceLandmarker } from '../data/landmarks/landmarker';
 import { meanPoints, POINT_COUNT, type Points } from '../data/landmarks/points';
 import { frameTensors } from '../data/frameTensors';
 import { loadPersonShots } from '../data/person';
-import { Random } from '../data/random';
 import { UserError } from '../errors';
 import type { Logger } from '../log';
 import { printable } from '../oneLine';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { FinetuneLearner, type FinetuneStepResult, type ShotBatch } from './finetuneStep';
+import {
+  FinetuneLearner,
+  pickShots,
+  type FinetuneStepResult,
+  type ShotBatch,
+} from './finetuneStep';
 import { meanEmbedding } from './meanEmbedding';
 import { loadMetaNetworks, type MetaCheckpoint } from './metaCheckpoint';
 import {
@@ -25,6 +29,7 @@ import {
 } from './personModel';
 import { adamFor, checkpointOptimizers, contentTermsFor } from './runParts';
 import { tensorGrid } from './sampleGrid';
+import { shotBatchAt } from './shotOrder';
 import { EventWriter } from './tensorboard/eventWriter';
 
 export interface FinetuneOptions {
@@ -64,15 +69,6 @@ function shotViews(shots: StoredShots): { frames: Uint8Array[]; points: Points[]
     frames: shot.map((k) => shots.frames.subarray(k * image, (k + 1) * image)),
     points: shot.map((k) => shots.points.subarray(k * POINT_COUNT * 2, (k + 1) * POINT_COUNT * 2)),
   };
-}
-
-function pick(all: ShotBatch, indices: number[]): ShotBatch {
-  const at = tf.tensor1d(indices, 'int32');
-  try {
-    return { frames: tf.gather(all.frames, at), landmarks: tf.gather(all.landmarks, at) };
-  } finally {
-    at.dispose();
-  }
 }
 
 /** The shots of a new person (detected, cropped as in preprocessing) packed for storing. */
@@ -255,12 +251,8 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
           summary.interrupted = true;
           break;
         }
-        const epoch = Math.floor(step / stepsPerEpoch);
-        // One shuffle per epoch from the seed and the epoch: a resumed run sees the same order.
-        const order = new Random(options.seed * 7919 + epoch).sample(shots.count, shots.count);
-        const first = (step % stepsPerEpoch) * batchSize;
-        const indices = order.slice(first, first + batchSize);
-        const batch = pick(all, indices);
+        const indices = shotBatchAt(step, { shots: shots.count, batchSize, seed: options.seed });
+        const batch = pickShots(all, indices);
         const result = learner.step(batch);
         step++;
         if (result.nonFinite) {

@@ -32,6 +32,16 @@ export interface ShotBatch {
   landmarks: tf.Tensor4D;
 }
 
+/** The shots at `indices` of all the shots, as one batch (new tensors). */
+export function pickShots(all: ShotBatch, indices: readonly number[]): ShotBatch {
+  const at = tf.tensor1d(indices as number[], 'int32');
+  try {
+    return { frames: tf.gather(all.frames, at), landmarks: tf.gather(all.landmarks, at) };
+  } finally {
+    at.dispose();
+  }
+}
+
 export interface FinetuneStepResult {
   losses: {
     discriminator: number;

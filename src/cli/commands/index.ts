@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { animateCommand } from './animate';
 import { backendsCommand } from './backends';
+import { evaluateCommand } from './evaluate';
 import { exportOnnxCommand } from './exportOnnx';
 import { finetuneCommand } from './finetune';
 import { modelsCommand } from './models';
@@ -24,4 +25,5 @@ export const COMMANDS: readonly CliCommand[] = [
   animateCommand,
   exportOnnxCommand,
   onnxCheckCommand,
+  evaluateCommand,
 ];

@@ -1,0 +1,153 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../../errors';
+import { printable } from '../../oneLine';
+import { defineCommand } from '../command';
+import { stoppableByCtrlC } from '../interrupt';
+import { UsageError } from '../options';
+
+/** '1,8,32' -> [1, 8, 32]: distinct positive integers, in the order given. */
+export function parseShotCounts(text: string): number[] {
+  const parts = text.split(',').map((s) => s.trim());
+  const counts = parts.map(Number);
+  if (parts.some((p) => p === '') || counts.some((k) => !Number.isInteger(k) || k < 1))
+    throw new UsageError(`--shots must be positive integers separated by commas, got "${text}"`);
+  if (new Set(counts).size !== counts.length)
+    throw new UsageError(`--shots lists a count twice: "${text}"`);
+  return counts;
+}
+
+export const evaluateCommand = defineCommand({
+  command: 'evaluate',
+  describe:
+    'Self-reenactment evaluation (METHOD.md) on held-out identities: L1, PSNR, SSIM, CSIM, ' +
+    'landmark error and (with --fid-weights) FID, per shot count and per video, beside the ' +
+    'copy-nearest-shot and mean-shot baselines; a terminal table, report.json and report.md',
+  builder: (parser) =>
+    parser
+      .option('checkpoint', {
+        type: 'string',
+        describe:
+          'A meta-learning run or checkpoint directory [default: the newest run under checkpoints/]',
+      })
+      .option('data', {
+        type: 'string',
+        describe: "The store to evaluate on [default: the checkpoint config's data.store]",
+      })
+      .option('shots', {
+        type: 'string',
+        default: '1,8,32',
+        describe: 'Shot counts K, comma-separated',
+      })
+      .option('finetune-epochs', {
+        type: 'number',
+        default: 0,
+        describe:
+          'Also fine-tune on the K shots for this many epochs (as `finetune`); 0 = feed-forward only',
+      })
+      .option('batch-size', { type: 'number', default: 2, describe: 'Shots per fine-tuning step' })
+      .option('videos', {
+        type: 'number',
+        describe: 'Evaluate at most this many videos of the split (a seeded choice) [default: all]',
+      })
+      .option('targets', {
+        type: 'number',
+        default: 8,
+        describe: 'Frames per video to generate and compare (the same for every K)',
+      })
+      .option('split', {
+        choices: ['heldout', 'all'] as const,
+        default: 'heldout' as const,
+        describe:
+          "heldout: the identities the checkpoint's run held out (data.heldoutFraction, splitSeed); all: every video (a store the model never saw)",
+      })
+      .option('samples', {
+        type: 'number',
+        default: 4,
+        describe:
+          'Side-by-side PNG strips per shot count (landmarks | real | each method), under samples/',
+      })
+      .option('fid-weights', {
+        type: 'string',
+        describe:
+          "pytorch-fid's Inception weights (pt_inception-2015-12-05-6726825d.pth or .safetensors); without them FID is skipped",
+      })
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        describe: 'The evaluation directory [default: evaluations/<run>-<checkpoint id>]',
+      })
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'Continue the evaluation in --out (units already done are kept)',
+      })
+      .check((args) => {
+        parseShotCounts(args.shots);
+        for (const [name, min] of [
+          ['finetune-epochs', 0],
+          ['batch-size', 1],
+          ['targets', 1],
+          ['samples', 0],
+          ['videos', 1],
+        ] as const) {
+          const value = args[name];
+          if (value === undefined) continue;
+          if (!Number.isInteger(value) || value < min)
+            throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
+        }
+        return true;
+      }),
+  async run(args, ctx) {
+    const [{ evaluate }, meta, { terminalTables }, { createProgress }] = await Promise.all([
+      import('../../eval/evaluate'),
+      import('../../train/metaCheckpoint'),
+      import('../../eval/evaluationReport'),
+      import('../progress'),
+    ]);
+    const checkpoint = await meta.openMetaCheckpoint(
+      args.checkpoint ?? (await meta.findLatestMetaCheckpoint()),
+    );
+    const store = args.data ?? checkpoint.trainConfig.data.store ?? undefined;
+    if (!store)
+      throw new UserError(`${printable(checkpoint.dir)}: its config names no store; give --data`);
+    if (!fs.existsSync(store)) throw new UserError(`${printable(store)}: no such store`);
+    if (args.fidWeights && !fs.existsSync(args.fidWeights))
+      throw new UserError(`${printable(args.fidWeights)}: no such file (--fid-weights)`);
+    const run = path.basename(path.resolve(checkpoint.dir, '..'));
+    const out = args.out ?? path.join('evaluations', `${run}-${checkpoint.id}`);
+    await ctx.initBackend();
+    const result = await stoppableByCtrlC(ctx.log, 'unit', (signal) =>
+      evaluate({
+        meta: checkpoint,
+        store,
+        shotCounts: parseShotCounts(args.shots),
+        finetuneEpochs: args.finetuneEpochs,
+        batchSize: args.batchSize,
+        targets: args.targets,
+        videos: args.videos,
+        split: args.split,
+        samples: args.samples,
+        fidWeights: args.fidWeights,
+        out,
+        resume: args.resume,
+        seed: ctx.seed ?? 0,
+        log: ctx.log,
+        loadLandmarker: async () => {
+          const { FaceLandmarker } = await import('../../data/landmarks/landmarker');
+          return FaceLandmarker.load();
+        },
+        progress: (total, start) => createProgress(total, 'units', ctx.stderr, 30, start),
+        signal,
+      }),
+    );
+    ctx.stdout.write(
+      terminalTables(result.report) +
+        `report: ${result.reportFiles.markdown} and ${result.reportFiles.json}\n` +
+        (result.samples.length > 0
+          ? `samples: ${path.dirname(path.dirname(result.samples[0]!))} (${result.samples.length} strips)\n`
+          : ''),
+    );
+    if (result.interrupted) ctx.setExitCode(130);
+  },
+});

@@ -1,0 +1,43 @@
+import { planEvaluation, type PlanVideo } from '../../src/eval/evaluationPlan';
+
+const videos: PlanVideo[] = [
+  { key: 'a/1', identity: 'a', frames: 20 },
+  { key: 'b/1', identity: 'b', frames: 12 },
+  { key: 'c/1', identity: 'c', frames: 40 },
+];
+
+test('targets are shared across K, shots are nested and never targets', () => {
+  const plan = planEvaluation(videos, { shotCounts: [1, 8, 32], targets: 4, seed: 3 });
+  const ofVideo = (key: string) => plan.units.filter((u) => u.video === key);
+  const c = ofVideo('c/1');
+  expect(c.map((u) => u.shots)).toEqual([1, 8, 32]);
+  for (const u of c) {
+    expect(u.targetFrames).toEqual(c[0]!.targetFrames);
+    expect(u.shotFrames).toHaveLength(u.shots);
+    expect(new Set(u.shotFrames).size).toBe(u.shots);
+    expect(u.shotFrames.some((j) => u.targetFrames.includes(j))).toBe(false);
+  }
+  expect(c[1]!.shotFrames).toEqual(expect.arrayContaining(c[0]!.shotFrames));
+  expect(c[2]!.shotFrames).toEqual(expect.arrayContaining(c[1]!.shotFrames));
+});
+
+test('a video too short for K shots plus the targets is skipped with the reason', () => {
+  const plan = planEvaluation(videos, { shotCounts: [1, 8, 32], targets: 4, seed: 3 });
+  expect(plan.skipped).toEqual([
+    { video: 'a/1', shots: 32, reason: 'has 20 frames; 32 shots and 4 targets need 36' },
+    { video: 'b/1', shots: 32, reason: 'has 12 frames; 32 shots and 4 targets need 36' },
+  ]);
+  expect(plan.units.filter((u) => u.video === 'b/1').map((u) => u.shots)).toEqual([1, 8]);
+});
+
+test('the plan is a function of the seed; --videos takes a seeded subset in store order', () => {
+  const opts = { shotCounts: [8], targets: 4, seed: 5 };
+  expect(planEvaluation(videos, opts)).toEqual(planEvaluation(videos, opts));
+  expect(planEvaluation(videos, { ...opts, seed: 6 }).units[0]!.shotFrames).not.toEqual(
+    planEvaluation(videos, opts).units[0]!.shotFrames,
+  );
+  const two = planEvaluation(videos, { ...opts, maxVideos: 2 });
+  expect(two.videos).toHaveLength(2);
+  const order = two.videos.map((v) => videos.indexOf(v));
+  expect(order).toEqual([...order].sort());
+});
