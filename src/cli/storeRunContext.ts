@@ -1,5 +1,6 @@
 import type { StoreRunOptions } from '../data/storeRun';
 import type { CommandContext } from './context';
+import { loadFaceLandmarker } from './loadLandmarker';
 import { createProgress } from './progress';
 
 /** The parts of a store-filling run that come from the CLI: face finder, logs, progress bar. */
@@ -11,8 +12,7 @@ export function storeRunContext(
     // Loaded on demand: the backend starts only once the input and store have been checked.
     loadLandmarker: async () => {
       await ctx.initBackend();
-      const { FaceLandmarker } = await import('../data/landmarks/landmarker');
-      return FaceLandmarker.load();
+      return loadFaceLandmarker();
     },
     log: ctx.log,
     progress: (total) => createProgress(total, unit, ctx.stderr),

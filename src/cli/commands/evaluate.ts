@@ -4,6 +4,7 @@ import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
 import { defineCommand } from '../command';
 import { stoppableByCtrlC } from '../interrupt';
+import { loadFaceLandmarker } from '../loadLandmarker';
 import { UsageError } from '../options';
 
 /** '1,8,32' -> [1, 8, 32]: distinct positive integers, in the order given. */
@@ -133,10 +134,7 @@ export const evaluateCommand = defineCommand({
         resume: args.resume,
         seed: ctx.seed ?? 0,
         log: ctx.log,
-        loadLandmarker: async () => {
-          const { FaceLandmarker } = await import('../../data/landmarks/landmarker');
-          return FaceLandmarker.load();
-        },
+        loadLandmarker: loadFaceLandmarker,
         progress: (total, start) => createProgress(total, 'units', ctx.stderr, 30, start),
         signal,
       }),

@@ -4,6 +4,7 @@ import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
 import { defineCommand } from '../command';
 import { stoppableByCtrlC } from '../interrupt';
+import { loadFaceLandmarker } from '../loadLandmarker';
 import { UsageError } from '../options';
 
 export const finetuneCommand = defineCommand({
@@ -99,10 +100,7 @@ export const finetuneCommand = defineCommand({
         resume: args.resume,
         seed: ctx.seed ?? 0,
         log: ctx.log,
-        loadLandmarker: async () => {
-          const { FaceLandmarker } = await import('../../data/landmarks/landmarker');
-          return FaceLandmarker.load();
-        },
+        loadLandmarker: loadFaceLandmarker,
         progress: (total, start) => createProgress(total, 'steps', ctx.stderr, 30, start),
         signal,
       }),
