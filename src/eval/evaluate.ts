@@ -320,7 +320,8 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
           `${plan.skipped[0]?.reason ?? ''} (fewer --shots or --targets, or a store made with more --frames)`,
       );
     for (const s of plan.skipped) log.warn(`skipping ${s.video} at ${s.shots} shots: ${s.reason}`);
-    await prepareRunDirectory(options, settingsOf(options, store.index().videos.length));
+    const settings = settingsOf(options, store.index().videos.length);
+    await prepareRunDirectory(options, settings);
     const unitsFile = path.join(out, UNITS_FILE);
     const done = readUnitRecords(unitsFile);
     const doneIds = new Set(done.map(unitId));
@@ -371,7 +372,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
         checkpoint: { dir: options.meta.dir, id: options.meta.id, step: options.meta.step },
         store: options.store,
         split: options.split,
-        settings: settingsOf(options, store.index().videos.length),
+        settings,
         metrics: METRICS.map((m) => ({ ...m })),
         methods,
         complete: done.length === plan.units.length,
