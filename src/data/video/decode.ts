@@ -64,22 +64,32 @@ export async function* decodeFrames(
   });
 
   const frameBytes = width * height * 3;
-  let pending: Buffer = Buffer.alloc(0);
+  // Pipe chunks (64 KiB) are copied straight into the frame being filled: concatenating them
+  // made several frame-sized buffers of garbage per frame, which a loaded machine's GC let pile up.
+  let frame = new Uint8Array(frameBytes);
+  let filled = 0;
   let index = 0;
   let finished = false;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= frameBytes) {
-        const rgb = new Uint8Array(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
-        yield { index: index++, width, height, rgb };
+      let offset = 0;
+      while (offset < chunk.length) {
+        const n = Math.min(frameBytes - filled, chunk.length - offset);
+        frame.set(chunk.subarray(offset, offset + n), filled);
+        filled += n;
+        offset += n;
+        if (filled === frameBytes) {
+          const rgb = frame;
+          frame = new Uint8Array(frameBytes);
+          filled = 0;
+          yield { index: index++, width, height, rgb };
+        }
       }
     }
     const code = await exited;
     finished = true;
     if (code !== 0) throw new UserError(`${printable(file)}: ${lastLine(stderr)}`);
-    if (pending.length > 0) throw new UserError(`${printable(file)}: the last frame is incomplete`);
+    if (filled > 0) throw new UserError(`${printable(file)}: the last frame is incomplete`);
   } finally {
     if (!finished) {
       child.kill('SIGKILL');
