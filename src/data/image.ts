@@ -65,11 +65,6 @@ export async function decodeJpeg(bytes: Uint8Array): Promise<RgbImage> {
   };
 }
 
-export async function writePng(file: string, image: RgbImage): Promise<void> {
-  const raw = { width: image.width, height: image.height, channels: 3 as const };
-  await sharp(image.rgb, { raw }).png().toFile(file);
-}
-
 /** PNG bytes of the image, for an atomic write. */
 export async function encodePng(image: RgbImage): Promise<Uint8Array> {
   const raw = { width: image.width, height: image.height, channels: 3 as const };

@@ -23,10 +23,15 @@ import {
   type EvaluationReport,
   type UnitRecord,
 } from './evaluationReport';
-import { planEvaluation, type EvaluationPlan, type EvaluationUnit } from './evaluationPlan';
+import {
+  fileStem,
+  planEvaluation,
+  type EvaluationPlan,
+  type EvaluationUnit,
+} from './evaluationPlan';
 import type { FidInception } from './fid/inception';
 import { FidFeatureStore, fidResults } from './fidFeatures';
-import { METRICS, scoreFrames, type FrameScorer } from './frameScores';
+import { METRICS, scoreMethods, type FrameScorer } from './frameScores';
 import { IdentitySimilarity } from './identitySimilarity';
 import { LandmarkError, type LandmarkReference } from './landmarkError';
 import { modelOutputs } from './modelOutputs';
@@ -163,7 +168,7 @@ interface UnitFrames {
   targetPoints: Points[];
 }
 
-function readUnitFrames(store: DatasetStore, unit: EvaluationUnit): Promise<UnitFrames> {
+async function readUnitFrames(store: DatasetStore, unit: EvaluationUnit): Promise<UnitFrames> {
   const record = store.getVideo(unit.video)!;
   const pointsOf = (j: number) =>
     record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2) as Points;
@@ -176,14 +181,14 @@ function readUnitFrames(store: DatasetStore, unit: EvaluationUnit): Promise<Unit
       );
     return image.rgb;
   };
-  return (async () => ({
+  return {
     real: await Promise.all(unit.targetFrames.map(frame)),
     shots: {
       frames: await Promise.all(unit.shotFrames.map(frame)),
       points: unit.shotFrames.map(pointsOf),
     },
     targetPoints: unit.targetFrames.map(pointsOf),
-  }))();
+  };
 }
 
 interface Tools {
@@ -247,9 +252,7 @@ async function evaluateUnit(
     const driver: RgbImage = { rgb: frames.real[i]!, width: size, height: size };
     references.push(await tools.scorer.landmarks.reference(driver, frames.targetPoints[i]!));
   }
-  const methods: UnitRecord['methods'] = {};
-  for (const [method, images] of Object.entries(outputs))
-    methods[method] = await scoreFrames(frames.real, images, references, size, tools.scorer);
+  const methods = await scoreMethods(frames.real, outputs, references, size, tools.scorer);
   await tools.fid?.add(unit, frames.real, outputs, size);
   return {
     record: {
@@ -281,7 +284,7 @@ async function writeSample(
     size,
   );
   fs.mkdirSync(dir, { recursive: true });
-  const name = `${unit.video.replace(/[^A-Za-z0-9._-]+/g, '_')}-frame${unit.targetFrames[0]}.png`;
+  const name = `${fileStem(unit.video)}-frame${unit.targetFrames[0]}.png`;
   const file = path.join(dir, name);
   await writeFileAtomically(file, await encodePng(strip), 'a sample strip');
   return file;

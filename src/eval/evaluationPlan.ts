@@ -8,6 +8,11 @@ export interface PlanVideo {
   frames: number;
 }
 
+/** A video key (`identity/clip`, any characters) as part of a file name. */
+export function fileStem(videoKey: string): string {
+  return videoKey.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
 /** One self-reenactment: K shots of a video, and the frames to draw from their landmarks. */
 export interface EvaluationUnit {
   video: string;

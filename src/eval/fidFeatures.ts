@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { pixelTensor } from '../data/frameTensors';
 import { readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../models/safetensors';
-import type { EvaluationUnit } from './evaluationPlan';
+import { fileStem, type EvaluationUnit } from './evaluationPlan';
 import type { FidResult } from './evaluationReport';
 import { FeatureMoments, frechetDistance } from './fid/frechet';
 import { FID_FEATURES, type FidInception } from './fid/inception';
-import { framesTensor } from './frameScores';
 
 const BATCH = 8;
 const REAL = 'real';
@@ -23,17 +23,14 @@ export class FidFeatureStore {
   ) {}
 
   fileOf(unit: Pick<EvaluationUnit, 'video' | 'shots'>): string {
-    return path.join(
-      this.dir,
-      `${unit.video.replace(/[^A-Za-z0-9._-]+/g, '_')}-${unit.shots}.safetensors`,
-    );
+    return path.join(this.dir, `${fileStem(unit.video)}-${unit.shots}.safetensors`);
   }
 
   private async features(frames: readonly Uint8Array[], size: number): Promise<Float32Array> {
     const out = new Float32Array(frames.length * FID_FEATURES);
     for (let first = 0; first < frames.length; first += BATCH) {
       const part = frames.slice(first, first + BATCH);
-      const f = tf.tidy(() => this.inception.features(framesTensor(part, size)));
+      const f = tf.tidy(() => this.inception.features(pixelTensor(part, size)));
       out.set(await f.data(), first * FID_FEATURES);
       f.dispose();
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RgbImage } from '../data/image';
-import type { IdentitySimilarity } from './identitySimilarity';
+import { pixelTensor } from '../data/frameTensors';
+import { cosine, type IdentitySimilarity } from './identitySimilarity';
 import type { LandmarkError, LandmarkReference } from './landmarkError';
 import { meanAbsoluteError, psnr } from './pixelErrors';
 import { ssim } from './ssim';
@@ -52,53 +53,54 @@ export interface FrameScorer {
   landmarks: LandmarkError;
 }
 
-/** 8-bit RGB frames -> [n, size, size, 3] in [0, 1]. */
-export function framesTensor(frames: readonly Uint8Array[], size: number): tf.Tensor4D {
-  const image = size * size * 3;
-  const values = new Float32Array(frames.length * image);
-  frames.forEach((f, k) => {
-    for (let i = 0; i < image; i++) values[k * image + i] = f[i]! / 255;
-  });
-  return tf.tensor4d(values, [frames.length, size, size, 3]);
-}
-
 /**
- * Every per-frame metric of `outputs` against the real frames (8-bit RGB, size x size), one value
- * per frame. `references` are the driving frames' landmark readings (LandmarkError.reference).
+ * Every per-frame metric of each method's outputs against the real frames (8-bit RGB, size x
+ * size), one value per frame. `references` are the driving frames' landmark readings
+ * (LandmarkError.reference). The real frames' tensor and face descriptors are made once for all
+ * methods.
  */
-export async function scoreFrames(
+export async function scoreMethods(
   real: readonly Uint8Array[],
-  outputs: readonly Uint8Array[],
+  outputs: Readonly<Record<string, readonly Uint8Array[]>>,
   references: readonly LandmarkReference[],
   size: number,
   scorer: FrameScorer,
-): Promise<FrameScores> {
-  const [l1, peak, structural, identity] = tf.tidy(() => {
-    const a = framesTensor(real, size);
-    const b = framesTensor(outputs, size);
-    const squares = references.map((r) => r.square);
-    return [
-      meanAbsoluteError(b, a),
-      psnr(b, a),
-      ssim(b, a),
-      scorer.identity.similarity(b, a, squares),
-    ];
-  });
+): Promise<Record<string, FrameScores>> {
+  const squares = references.map((r) => r.square);
+  const a = pixelTensor(real, size);
+  const realDescriptors = scorer.identity.descriptorsIn(a, squares);
   const values = async (t: tf.Tensor) => {
     const v = Array.from(await t.data());
     t.dispose();
     return v;
   };
-  const nme: number[] = [];
-  for (let i = 0; i < outputs.length; i++) {
-    const output: RgbImage = { rgb: outputs[i]!, width: size, height: size };
-    nme.push(await scorer.landmarks.measure(output, references[i]!));
+  const scores: Record<string, FrameScores> = {};
+  try {
+    for (const [method, frames] of Object.entries(outputs)) {
+      const [l1, peak, structural, identity] = tf.tidy(() => {
+        const b = pixelTensor(frames, size);
+        return [
+          meanAbsoluteError(b, a),
+          psnr(b, a),
+          ssim(b, a),
+          cosine(scorer.identity.descriptorsIn(b, squares), realDescriptors),
+        ];
+      });
+      const nme: number[] = [];
+      for (let i = 0; i < frames.length; i++) {
+        const output: RgbImage = { rgb: frames[i]!, width: size, height: size };
+        nme.push(await scorer.landmarks.measure(output, references[i]!));
+      }
+      scores[method] = {
+        l1: await values(l1),
+        psnr: await values(peak),
+        ssim: await values(structural),
+        csim: await values(identity),
+        nme,
+      };
+    }
+  } finally {
+    tf.dispose([a, realDescriptors]);
   }
-  return {
-    l1: await values(l1),
-    psnr: await values(peak),
-    ssim: await values(structural),
-    csim: await values(identity),
-    nme,
-  };
+  return scores;
 }

@@ -34,6 +34,11 @@ function faceCrops(images: tf.Tensor4D, squares: readonly CropBox[]): tf.Tensor4
   );
 }
 
+/** Row-wise cosine of unit-length descriptors, [batch]. */
+export function cosine(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => tf.sum(tf.mul(a, b), 1) as tf.Tensor1D);
+}
+
 export class IdentitySimilarity {
   private constructor(private readonly net: FeatureBackbone) {}
 
@@ -50,15 +55,17 @@ export class IdentitySimilarity {
     });
   }
 
+  /** Descriptors of each image's `square` (in pixels), or of the whole images without squares. */
+  descriptorsIn(images: tf.Tensor4D, squares?: readonly CropBox[]): tf.Tensor2D {
+    return tf.tidy(() => this.descriptors(squares ? faceCrops(images, squares) : images));
+  }
+
   /**
    * CSIM of each pair, [batch]. `squares` (one per pair, in pixels) frames both images of a pair
    * alike; without them the whole images are compared.
    */
   similarity(a: tf.Tensor4D, b: tf.Tensor4D, squares?: readonly CropBox[]): tf.Tensor1D {
-    return tf.tidy(() => {
-      const [x, y] = squares ? [faceCrops(a, squares), faceCrops(b, squares)] : [a, b];
-      return tf.sum(tf.mul(this.descriptors(x), this.descriptors(y)), 1) as tf.Tensor1D;
-    });
+    return tf.tidy(() => cosine(this.descriptorsIn(a, squares), this.descriptorsIn(b, squares)));
   }
 
   dispose(): void {

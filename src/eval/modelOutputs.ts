@@ -8,7 +8,7 @@ import { framesToBytes } from '../train/feedForward';
 import { FinetuneLearner, pickShots } from '../train/finetuneStep';
 import { meanEmbedding } from '../train/meanEmbedding';
 import { loadMetaNetworks, type MetaCheckpoint } from '../train/metaCheckpoint';
-import { adamFor } from '../train/runParts';
+import { finetuneRates, finetuneStepSettings } from '../train/runParts';
 import { shotBatchAt } from '../train/shotOrder';
 
 export interface UnitShots {
@@ -71,7 +71,6 @@ export async function modelOutputs(
   settings: FinetuneSettings,
 ): Promise<ModelOutputs> {
   const { size, background } = meta.framing;
-  const { train, loss } = meta.trainConfig;
   const networks = await loadMetaNetworks(meta);
   const { generator, discriminator } = networks;
   const all = frameTensors(shots.frames, shots.points, size, background);
@@ -92,14 +91,11 @@ export async function modelOutputs(
 
     learner = new FinetuneLearner(
       { generator, discriminator },
-      {
-        generator: adamFor(train, train.lrEmbedderGenerator),
-        discriminator: adamFor(train, train.lrDiscriminator),
-        dStepsPerGStep: train.dStepsPerGStep,
-        featureMatchingWeight: loss.featureMatching,
-        contentTerms: settings.contentTerms,
-        gradientClip: train.gradientClip ?? undefined,
-      },
+      finetuneStepSettings(
+        meta.trainConfig,
+        finetuneRates(meta.trainConfig.train),
+        settings.contentTerms,
+      ),
     );
     const order = {
       shots: shots.frames.length,

@@ -27,7 +27,12 @@ import {
   type PersonInfo,
   type StoredShots,
 } from './personModel';
-import { adamFor, checkpointOptimizers, contentTermsFor } from './runParts';
+import {
+  checkpointOptimizers,
+  contentTermsFor,
+  finetuneRates,
+  finetuneStepSettings,
+} from './runParts';
 import { tensorGrid } from './sampleGrid';
 import { shotBatchAt } from './shotOrder';
 import { EventWriter } from './tensorboard/eventWriter';
@@ -152,9 +157,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       feedForward: epochs === 0,
       epochs,
       batchSize,
-      lrGenerator: train.lrEmbedderGenerator,
-      lrDiscriminator: train.lrDiscriminator,
-      dStepsPerGStep: train.dStepsPerGStep,
+      ...finetuneRates(train),
     },
   };
   if (previous) {
@@ -189,14 +192,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
     closers.push(() => contentTerms.forEach((t) => t.backbone.dispose()));
     const learner = new FinetuneLearner(
       { generator, discriminator },
-      {
-        generator: adamFor(train, info.finetune.lrGenerator),
-        discriminator: adamFor(train, info.finetune.lrDiscriminator),
-        dStepsPerGStep: info.finetune.dStepsPerGStep,
-        featureMatchingWeight: meta.trainConfig.loss.featureMatching,
-        contentTerms,
-        gradientClip: train.gradientClip ?? undefined,
-      },
+      finetuneStepSettings(meta.trainConfig, info.finetune, contentTerms),
     );
     closers.push(() => learner.dispose());
     const modules = { generator, discriminator };

@@ -4,6 +4,7 @@ import type { ContentTerm } from '../losses/contentLoss';
 import { collectWeights, type NamedModules } from '../models/weights';
 import type { CheckpointOptimizer } from './checkpoint';
 import type { AdamSettings } from './columnAdam';
+import type { FinetuneStepSettings } from './finetuneStep';
 import type { TrainConfig } from './config';
 
 /** L_CNT's terms as a run's config names them (VGG files, or face-api's net offline). */
@@ -14,6 +15,37 @@ export function contentTermsFor(loss: TrainConfig['loss']): Promise<ContentTerm[
     vggfaceChannelOrder: loss.vggfaceChannelOrder,
     weights: loss,
   });
+}
+
+/** Fine-tuning's learning rates and D steps: the meta-learning run's own. */
+export interface FinetuneRates {
+  lrGenerator: number;
+  lrDiscriminator: number;
+  dStepsPerGStep: number;
+}
+
+export function finetuneRates(train: TrainConfig['train']): FinetuneRates {
+  return {
+    lrGenerator: train.lrEmbedderGenerator,
+    lrDiscriminator: train.lrDiscriminator,
+    dStepsPerGStep: train.dStepsPerGStep,
+  };
+}
+
+/** A fine-tuning learner's settings: the run's Adam, loss weights and clipping at `rates`. */
+export function finetuneStepSettings(
+  config: TrainConfig,
+  rates: FinetuneRates,
+  contentTerms: readonly ContentTerm[],
+): FinetuneStepSettings {
+  return {
+    generator: adamFor(config.train, rates.lrGenerator),
+    discriminator: adamFor(config.train, rates.lrDiscriminator),
+    dStepsPerGStep: rates.dStepsPerGStep,
+    featureMatchingWeight: config.loss.featureMatching,
+    contentTerms,
+    gradientClip: config.train.gradientClip ?? undefined,
+  };
 }
 
 /** Adam with the run's betas and epsilon at `learningRate`. */

@@ -5,7 +5,7 @@ import { cropBoxFromPoints, cropImage, pointsInCrop } from '../../src/data/landm
 import { FaceLandmarker, squareAround } from '../../src/data/landmarks/landmarker';
 import type { Points } from '../../src/data/landmarks/points';
 import { faceSquare } from '../../src/eval/faceSquare';
-import { framesTensor } from '../../src/eval/frameScores';
+import { pixelTensor } from '../../src/data/frameTensors';
 import { IdentitySimilarity } from '../../src/eval/identitySimilarity';
 import {
   interOcularDistance,
@@ -55,9 +55,7 @@ const csim = (a: { rgb: Uint8Array; points: Points }, b: { rgb: Uint8Array }) =>
   tf.tidy(
     () =>
       identity
-        .similarity(framesTensor([a.rgb], SIZE), framesTensor([b.rgb], SIZE), [
-          faceSquare(a.points),
-        ])
+        .similarity(pixelTensor([a.rgb], SIZE), pixelTensor([b.rgb], SIZE), [faceSquare(a.points)])
         .dataSync()[0]!,
   );
 
