@@ -4,6 +4,8 @@ import { SingleBar } from 'cli-progress';
 export interface Progress {
   /** One more item done; `label` says what is being worked on now. */
   increment(label?: string): void;
+  /** Jumps to `value` done: bars over time rather than items. */
+  update(value: number, label?: string): void;
   stop(): void;
 }
 
@@ -35,6 +37,7 @@ export function createProgress(
   bar.start(total, start, { label: '' });
   return {
     increment: (label = '') => bar.increment(1, { label }),
+    update: (value, label = '') => bar.update(value, { label }),
     stop: () => bar.stop(),
   };
 }

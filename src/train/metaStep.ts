@@ -110,9 +110,16 @@ export class MetaLearner {
     };
 
     // x̂ for the D updates: G is not updated in between, so one generation serves them all.
-    const fake = tf.tidy(() =>
-      detach(G.generate(targetLandmarks, E.embedVideo(frames, frameLandmarks, true), true)),
-    );
+    // Its ê also starts the W columns of videos seen for the first time (undone if the step fails).
+    let startedColumns: { undo(): void; dispose(): void } | undefined;
+    const fake = tf.tidy(() => {
+      const e = E.embedVideo(frames, frameLandmarks, true);
+      startedColumns = this.startUnseenColumns(
+        e,
+        batch.plans.map((p) => p.videoIndex),
+      );
+      return detach(G.generate(targetLandmarks, e, true));
+    });
     let wFromD: tf.Tensor | undefined;
     try {
       for (let d = 0; d < dStepsPerGStep; d++) {
@@ -126,6 +133,7 @@ export class MetaLearner {
         if (!finite) {
           tf.dispose(Object.values(grads));
           result.nonFinite = 'discriminator';
+          startedColumns?.undo();
           return result;
         }
         const wGrad = grads[this.w.name]!;
@@ -177,6 +185,7 @@ export class MetaLearner {
       if (bad || !Number.isFinite(total)) {
         tf.dispose([...Object.values(grads), embedding!]);
         result.nonFinite = bad ? bad[0] : 'total';
+        startedColumns?.undo();
         return result;
       }
       const pick = (vars: tf.Variable[]) => vars.flatMap((v) => grads[v.name] ?? []);
@@ -206,7 +215,53 @@ export class MetaLearner {
     } finally {
       fake.dispose();
       wFromD?.dispose();
+      startedColumns?.dispose();
     }
+  }
+
+  /**
+   * A video's W column starts at its first ê, as fine-tuning's w' starts at w0 + ê_NEW. From a
+   * random column near 0, L_MCH (weight 80, every step) pulled ê to 0 faster than the column,
+   * updated only when its video is drawn, could follow, and E's final ReLU died: every e was 0.
+   */
+  private startUnseenColumns(
+    embedding: tf.Tensor2D,
+    videoIndices: readonly number[],
+  ): { undo(): void; dispose(): void } | undefined {
+    const unseen = videoIndices
+      .map((video, row) => ({ video, row }))
+      .filter(
+        ({ video }, i, all) =>
+          this.columnAdam.steps[video] === 0 && all.findIndex((o) => o.video === video) === i,
+      );
+    if (unseen.length === 0) return undefined;
+    // [e, n] x one-hot [n, videos] puts each row in its column; the mask clears those first.
+    const put = (rows: tf.Tensor2D) =>
+      tf.tidy(() => {
+        const videos = tf.tensor1d(
+          unseen.map((u) => u.video),
+          'int32',
+        );
+        const oneHot = tf.cast(tf.oneHot(videos, this.w.shape[1]!), 'float32') as tf.Tensor2D;
+        const keep = tf.sub(1, tf.sum(oneHot, 0, true));
+        this.w.assign(tf.add(tf.mul(this.w, keep), tf.matMul(rows, oneHot, true, false)));
+      });
+    const previous = tf.keep(
+      tf.transpose(
+        tf.gather(
+          this.w,
+          unseen.map((u) => u.video),
+          1,
+        ),
+      ) as tf.Tensor2D,
+    );
+    put(
+      tf.gather(
+        embedding,
+        unseen.map((u) => u.row),
+      ),
+    );
+    return { undo: () => put(previous), dispose: () => previous.dispose() };
   }
 
   dispose(): void {

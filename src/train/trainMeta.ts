@@ -25,7 +25,13 @@ export interface TrainMetaOptions {
   runDir: string;
   resume: boolean;
   log: Logger;
-  progress?: (total: number, start: number) => Progress;
+  /** A bar over steps, or over seconds when maxSeconds bounds the run. */
+  progress?: (total: number, start: number, unit: 'steps' | 's') => Progress;
+  /**
+   * Stop after the step that passes this many seconds of training in this invocation (set-up
+   * and the first evaluation not counted), save a checkpoint and return; train.steps still caps.
+   */
+  maxSeconds?: number;
   /** Aborted by Ctrl-C or SIGTERM: the run saves a checkpoint and returns. */
   signal?: AbortSignal;
   /** Called once the networks are built (and loaded, on resume): tests use it to inject faults. */
@@ -37,6 +43,8 @@ export interface TrainMetaSummary {
   step: number;
   seconds: number;
   interrupted: boolean;
+  /** Stopped by maxSeconds before train.steps. */
+  outOfTime: boolean;
   lastLosses?: MetaStepResult['losses'];
   lastHeldoutL1?: number;
 }
@@ -147,7 +155,13 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     const events = await EventWriter.create(runDir);
     closers.push(() => events.close());
 
-    const summary: TrainMetaSummary = { startStep, step, seconds: 0, interrupted: false };
+    const summary: TrainMetaSummary = {
+      startStep,
+      step,
+      seconds: 0,
+      interrupted: false,
+      outOfTime: false,
+    };
     const evaluate = async () => {
       summary.lastHeldoutL1 = await heldoutL1(modules, store, {
         ...samplerOptions,
@@ -159,7 +173,13 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     };
     // The untrained model's error is the baseline the curve is read against.
     if (config.log.evalEvery > 0 && step === 0) await evaluate();
-    const progress = options.progress?.(train.steps, step);
+    const maxSeconds = options.maxSeconds;
+    const loopStart = Date.now();
+    const trainedSeconds = () => (Date.now() - loopStart) / 1000;
+    const progress =
+      maxSeconds === undefined
+        ? options.progress?.(train.steps, step, 'steps')
+        : options.progress?.(Math.ceil(maxSeconds), 0, 's');
     let nonFiniteRun = 0;
     let lastSaved = step;
     let windowStart = Date.now();
@@ -167,6 +187,10 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     while (step < train.steps) {
       if (options.signal?.aborted) {
         summary.interrupted = true;
+        break;
+      }
+      if (maxSeconds !== undefined && trainedSeconds() >= maxSeconds) {
+        summary.outOfTime = true;
         break;
       }
       let batch: EpisodeBatch | undefined = await sampler.next();
@@ -224,10 +248,15 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
         await save();
         lastSaved = step;
       }
-      progress?.increment(
+      const label =
         `D ${result.losses.discriminator.toFixed(3)} G ${result.losses.total.toFixed(3)}` +
-          (summary.lastHeldoutL1 === undefined ? '' : ` L1 ${summary.lastHeldoutL1.toFixed(4)}`),
-      );
+        (summary.lastHeldoutL1 === undefined ? '' : ` L1 ${summary.lastHeldoutL1.toFixed(4)}`);
+      if (maxSeconds === undefined) progress?.increment(label);
+      else
+        progress?.update(
+          Math.min(Math.floor(trainedSeconds()), Math.ceil(maxSeconds)),
+          `step ${step} ${label}`,
+        );
     }
     progress?.stop();
     if (step !== lastSaved && nonFiniteRun === 0) await save();

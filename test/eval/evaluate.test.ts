@@ -71,7 +71,11 @@ test('Ctrl-C stops after the unit in hand with a partial report; --resume comple
     ...base,
     out,
     signal: controller.signal,
-    progress: () => ({ increment: () => controller.abort(), stop: () => undefined }),
+    progress: () => ({
+      increment: () => controller.abort(),
+      update: () => undefined,
+      stop: () => undefined,
+    }),
   });
   expect(first.interrupted).toBe(true);
   expect(first.report.complete).toBe(false);

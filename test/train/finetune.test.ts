@@ -251,7 +251,11 @@ test('Ctrl-C saves the person model where it stopped; --resume continues to the 
     ...options,
     resume: false,
     // The "Ctrl-C" arrives during the first step.
-    progress: () => ({ increment: () => controller.abort(), stop: () => undefined }),
+    progress: () => ({
+      increment: () => controller.abort(),
+      update: () => undefined,
+      stop: () => undefined,
+    }),
     signal: controller.signal,
   });
   expect(stopped).toMatchObject({ interrupted: true, steps: 1, epochs: 1 });

@@ -165,6 +165,7 @@ describe('on the wasm backend', () => {
           stepCount++;
           counts.push(tf.memory().numTensors);
         },
+        update: () => undefined,
         stop: () => undefined,
       }),
     });
@@ -254,6 +255,27 @@ describe('the train-meta command', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/empty-store: the store holds no videos\n$/);
   });
+
+  test('--minutes stops at the first step past the time, saves it and says so', async () => {
+    const runDir = path.join(dir, 'timed');
+    const yaml = path.join(dir, 'timed.yaml');
+    fs.writeFileSync(yaml, resolvedConfigYaml(config({ steps: 1000 })));
+    const argv = ['--backend', 'wasm', 'train-meta', '--config', yaml, '--data', store];
+    const result = await capture((io) =>
+      runCli([...argv, '--out', runDir, '--minutes', '0.0001'], io),
+    );
+    expect(result.code).toBe(0);
+    const match = /^stopped after 0\.0001 min at step (\d+) /.exec(result.stdout);
+    expect(match).not.toBeNull();
+    const step = Number(match![1]);
+    // 6 ms: at most a step or two, far from train.steps.
+    expect(step).toBeGreaterThanOrEqual(1);
+    expect(step).toBeLessThan(10);
+    expect((await listCheckpoints(runDir)).map((c) => c.step)).toEqual([step]);
+    const bad = await capture((io) => runCli([...argv, '--minutes', '0'], io));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('talking-heads: --minutes must be a positive number\n');
+  }, 120_000);
 
   test('SIGINT saves a checkpoint at the step reached and exits 130; --resume continues from it', async () => {
     const runDir = path.join(dir, 'interrupted');

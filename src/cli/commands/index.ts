@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { animateCommand } from './animate';
 import { backendsCommand } from './backends';
+import { demoCommand } from './demo';
 import { evaluateCommand } from './evaluate';
 import { exportOnnxCommand } from './exportOnnx';
 import { finetuneCommand } from './finetune';
@@ -26,4 +27,5 @@ export const COMMANDS: readonly CliCommand[] = [
   exportOnnxCommand,
   onnxCheckCommand,
   evaluateCommand,
+  demoCommand,
 ];

@@ -1,4 +1,5 @@
 import type { SynthSummary } from '../../data/synth/runSynth';
+import { DEFAULT_MIN_FACE_SIZE } from '../../data/synth/synthFaces';
 import { defineCommand } from '../command';
 import { stoppableByCtrlC } from '../interrupt';
 import { storeRunContext } from '../storeRunContext';
@@ -40,7 +41,7 @@ export const synthCommand = defineCommand({
       })
       .option('min-face-size', {
         type: 'number',
-        default: 80,
+        default: DEFAULT_MIN_FACE_SIZE,
         describe: 'Leave out faces whose detected box is smaller than this (px)',
       })
       .check((args) => {

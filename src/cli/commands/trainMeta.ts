@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
 import { defineCommand } from '../command';
+import { UsageError } from '../options';
 import { stoppableByCtrlC } from '../interrupt';
 
 export const trainMetaCommand = defineCommand({
@@ -30,11 +31,21 @@ export const trainMetaCommand = defineCommand({
         default: false,
         describe: 'Continue the run in --out from its latest checkpoint',
       })
+      .option('minutes', {
+        type: 'number',
+        describe:
+          'Train for this many minutes, then save a checkpoint and stop (train.steps still caps the run)',
+      })
       .option('set', {
         type: 'string',
         array: true,
         default: [] as string[],
         describe: 'Override a config key, e.g. --set train.batchSize=4 (repeatable)',
+      })
+      .check((args) => {
+        if (args.minutes !== undefined && !(args.minutes > 0))
+          throw new UsageError('--minutes must be a positive number');
+        return true;
       }),
   async run(args, ctx) {
     const [{ loadTrainConfig, resolvedConfigYaml }, { trainMeta }, { createProgress }] =
@@ -65,7 +76,8 @@ export const trainMetaCommand = defineCommand({
         runDir: out,
         resume: args.resume,
         log: ctx.log,
-        progress: (total, start) => createProgress(total, 'steps', ctx.stderr, 30, start),
+        progress: (total, start, unit) => createProgress(total, unit, ctx.stderr, 30, start),
+        maxSeconds: args.minutes === undefined ? undefined : args.minutes * 60,
         signal,
       }),
     );
@@ -75,7 +87,7 @@ export const trainMetaCommand = defineCommand({
           .join(', ')
       : 'none';
     ctx.stdout.write(
-      `${summary.interrupted ? 'interrupted' : 'finished'} at step ${summary.step} ` +
+      `${summary.interrupted ? 'interrupted' : summary.outOfTime ? `stopped after ${args.minutes} min` : 'finished'} at step ${summary.step} ` +
         `(${summary.step - summary.startStep} steps in ${summary.seconds.toFixed(1)} s); ` +
         `last losses: ${losses}` +
         (summary.lastHeldoutL1 === undefined

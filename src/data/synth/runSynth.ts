@@ -10,6 +10,7 @@ import { DatasetStore } from '../store/store';
 import type { StoreRunOptions } from '../storeRun';
 import { synthesiseClip } from './clip';
 import { shrinkForCrop } from './shrinkForCrop';
+import { synthFaces, synthIdentity } from './synthFaces';
 
 /** The portraits shipped in @vladmandic/face-api's demo folder: the embedded default faces. */
 export function defaultPhotos(): string[] {
@@ -86,18 +87,15 @@ export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
       }
       const image = await readImage(file);
       const detected = await landmarker.detectFaces(image);
-      const faces = detected.filter((face) => {
-        const big = Math.max(face.width, face.height) >= options.minFaceSize;
-        if (!big)
+      const faces = synthFaces(detected, options.minFaceSize);
+      for (const face of detected)
+        if (!faces.includes(face))
           summary.skipped.push(
             `${file}: a face of ${Math.round(face.width)} px, below --min-face-size`,
           );
-        return big;
-      });
       if (detected.length === 0) summary.skipped.push(`${file}: no face found`);
-      const stem = path.basename(file, path.extname(file));
       for (const [f, face] of faces.entries()) {
-        const identity = `${stem}-face${f}`;
+        const identity = synthIdentity(file, f);
         summary.identities++;
         const found = await landmarker.landmarksIn(image, squareAround(face));
         // The warp resamples bilinearly, without antialiasing: a large face is shrunk first so

@@ -1,0 +1,62 @@
+import { defineCommand } from '../command';
+import { UsageError } from '../options';
+import type { GlobalArgs } from '../options';
+
+/** The global options a stage runs with: the demo's own, passed on. */
+function globalArgv(args: GlobalArgs): string[] {
+  return [
+    ...(args.backend ? ['--backend', args.backend] : []),
+    '--log-level',
+    args.logLevel,
+    ...(args.seed === undefined ? [] : ['--seed', String(args.seed)]),
+    ...(args.wasmThreads ? ['--wasm-threads', String(args.wasmThreads)] : []),
+  ];
+}
+
+export const demoCommand = defineCommand({
+  command: 'demo',
+  describe:
+    'The whole method on the embedded default faces, offline: synthetic corpus, meta-learning ' +
+    '(tiny, bounded time), 8-shot fine-tuning on a held-out person, animation by another ' +
+    "person's motion, ONNX export and check, evaluation against baselines",
+  builder: (parser) =>
+    parser
+      .option('out', {
+        alias: 'o',
+        type: 'string',
+        default: 'demo',
+        describe: 'Where everything goes (must be empty unless --resume)',
+      })
+      .option('minutes', {
+        type: 'number',
+        describe:
+          'Meta-learning minutes [default: 4]; the other stages take about 7 more on two cores',
+      })
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'Continue a stopped demo in --out, skipping the stages it finished',
+      })
+      .check((args) => {
+        if (args.minutes !== undefined && !(args.minutes > 0))
+          throw new UsageError('--minutes must be a positive number');
+        return true;
+      }),
+  async run(args, ctx) {
+    const [{ runCli }, { runDemo, DEMO_DEFAULT_MINUTES }, { DEMO_SETTINGS }] = await Promise.all([
+      import('../main'),
+      import('../../demo/runDemo'),
+      import('../../demo/demoStages'),
+    ]);
+    const status = await runDemo({
+      out: args.out,
+      minutes: args.minutes ?? DEMO_DEFAULT_MINUTES,
+      resume: args.resume,
+      settings: DEMO_SETTINGS,
+      cli: (argv) =>
+        runCli([...globalArgv(args), ...argv], { stdout: ctx.stdout, stderr: ctx.stderr }),
+      ctx,
+    });
+    if (status !== 0) ctx.setExitCode(status);
+  },
+});

@@ -1,0 +1,118 @@
+/**
+ * @jest-environment ./test/helpers/hostTypedArraysEnvironment.js
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { runCli } from '../../src/cli/main';
+import { demoFiles, DEMO_SETTINGS, type DemoSettings } from '../../src/demo/demoStages';
+import { runDemo } from '../../src/demo/runDemo';
+import type { EvaluationReport } from '../../src/eval/evaluationReport';
+import { silentLogger } from '../../src/log';
+import { capture, captureIO, expectUserError } from '../cli/helpers';
+
+/** The demo's pipeline at the smallest sizes that still run every stage. */
+const SMALL: DemoSettings = {
+  ...DEMO_SETTINGS,
+  // No face-api L_CNT (the slow part of a step), two steps, no evaluation or images in training.
+  configOverrides: [
+    'train.steps=2',
+    'loss.faceapi=0',
+    'log.evalEvery=0',
+    'log.imagesEvery=0',
+    'log.checkpointEvery=2',
+  ],
+  corpusFrames: 12,
+  clipsPerIdentity: 1,
+  videoSize: 256,
+  personFrames: 12,
+  driverFrames: 10,
+  finetuneEpochs: 1,
+  evaluateEpochs: 0,
+  evaluateTargets: 2,
+};
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-demo-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function demo(out: string, io: ReturnType<typeof captureIO>['io'], resume = false) {
+  return runDemo({
+    out,
+    minutes: 0.5,
+    resume,
+    settings: SMALL,
+    cli: (argv) => runCli(['--backend', 'wasm', '--log-level', 'warn', ...argv], io),
+    ctx: {
+      ...io,
+      log: silentLogger(),
+      initBackend: async () => {
+        const { initBackend } = await import('../../src/backend/select');
+        return initBackend({ backend: 'wasm' });
+      },
+    },
+  });
+}
+
+test('every stage runs and leaves its output; the summary says where; --resume skips them all', async () => {
+  const out = path.join(dir, 'demo');
+  const files = demoFiles(out);
+  const first = captureIO();
+  const status = await demo(out, first.io);
+  if (status !== 0) throw new Error(first.text.stderr.slice(-2000));
+  for (const stage of [
+    'synth',
+    'videos',
+    'train-meta',
+    'finetune',
+    'animate',
+    'export-onnx',
+    'evaluate',
+  ])
+    expect(first.text.stderr).toContain(`] ${stage}: `);
+  for (const file of [files.person, files.driver, files.animation, files.onnx, files.strip])
+    expect(fs.statSync(file).size).toBeGreaterThan(0);
+  expect(fs.readdirSync(path.join(files.run, 'checkpoints'))).toContain('latest');
+  expect(fs.readdirSync(files.personModel)).toContain('person.json');
+  // Driver | output at 6 moments, 64 px panels shown at 2x.
+  const strip = await sharp(files.strip).metadata();
+  expect([strip.width, strip.height]).toEqual([6 * 64 * 2, 2 * 64 * 2]);
+  const report = JSON.parse(
+    fs.readFileSync(path.join(files.evaluation, 'report.json'), 'utf8'),
+  ) as EvaluationReport;
+  expect(report.split).toBe('heldout');
+  expect(report.methods).toEqual(['feed-forward', 'copy-nearest-shot', 'mean-shot']);
+  expect(report.results[0]!.shots).toBe(8);
+  expect(first.text.stdout).toContain('onnxruntime');
+  for (const file of [files.run, files.animation, files.onnx, files.strip])
+    expect(first.text.stdout).toContain(file);
+  expect(first.text.stdout).toContain(`tensorboard --logdir ${files.run}`);
+
+  // A used directory is refused without --resume; with it, every finished stage is skipped.
+  await expect(demo(out, captureIO().io)).rejects.toThrow(/not empty; give --resume/);
+  const resumed = captureIO();
+  expect(await demo(out, resumed.io, true)).toBe(0);
+  expect(resumed.text.stderr.match(/done in an earlier run, skipped/g)).toHaveLength(7);
+}, 300_000);
+
+test('the demo command refuses a bad --minutes and a used --out in one line', async () => {
+  expectUserError(
+    await capture((io) => runCli(['demo', '--minutes', '0'], io)),
+    /--minutes must be a positive number$/,
+  );
+  const used = path.join(dir, 'used');
+  fs.mkdirSync(used);
+  fs.writeFileSync(path.join(used, 'keep.txt'), 'mine');
+  expectUserError(
+    await capture((io) => runCli(['demo', '--out', used], io)),
+    /used: not empty; give --resume to continue the demo there, or another --out$/,
+  );
+  expect(fs.readFileSync(path.join(used, 'keep.txt'), 'utf8')).toBe('mine');
+  expectUserError(
+    await capture((io) => runCli(['demo', '--out', path.join(dir, 'none'), '--resume'], io)),
+    /none: no demo to resume here \(no demo\.json\)$/,
+  );
+});
