@@ -13,24 +13,17 @@ import { encodeJpeg, readImage } from '../src/data/image';
 import { FaceLandmarker } from '../src/data/landmarks/landmarker';
 import { rasteriseLandmarks } from '../src/data/landmarks/rasterise';
 import { runPreprocess } from '../src/data/preprocess/runPreprocess';
-import { STORE_FORMAT, type StoreSettings } from '../src/data/store/schema';
 import { DatasetStore } from '../src/data/store/store';
 import { silentLogger } from '../src/log';
 import { meanFacePoints } from '../test/helpers/meanFace';
 import { ASTRONAUT, GRACE_HOPPER, writeFaceVideo } from '../test/helpers/videos';
+import { storeSettings } from './storeSettings';
 
 const quick = process.argv.includes('--quick');
 const SIZE = 256;
 const K = 8;
 
-const settings = (framesPerVideo: number): StoreSettings => ({
-  format: STORE_FORMAT,
-  producer: 'preprocess',
-  size: SIZE,
-  framesPerVideo,
-  jpegQuality: 95,
-  crop: { scale: 1.8, offsetY: -0.1 },
-});
+const settings = (framesPerVideo: number) => storeSettings(SIZE, framesPerVideo);
 
 async function benchPreprocess(dir: string): Promise<void> {
   const videos = quick ? 2 : 6;

@@ -8,12 +8,11 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
-import { onnx } from 'onnx-proto';
 import { initBackend } from '../src/backend/select';
-import { exportGenerator } from '../src/export/exportGenerator';
 import type { WeightPrecision } from '../src/export/onnxGraph';
 import { presetConfig } from '../src/models/config';
 import { Generator } from '../src/models/generator';
+import { generatorSession, landmarkFeeds } from './onnxGenerator';
 
 const quick = process.argv.includes('--quick');
 const PRESETS = {
@@ -51,23 +50,9 @@ async function main(): Promise<void> {
       await out.data();
       out.dispose();
     });
-    const session = async (precision: WeightPrecision, threads?: number) =>
-      ort.InferenceSession.create(
-        onnx.ModelProto.encode(
-          exportGenerator(generator, { precision, source: { kind: 'person', id: 'bench' } }),
-        ).finish(),
-        threads ? { intraOpNumThreads: threads, interOpNumThreads: 1 } : {},
-      );
     const onnxFps = async (precision: WeightPrecision, batch: number, threads?: number) => {
-      const s32 = await session(precision, threads);
-      const feeds = {
-        landmarks: new ort.Tensor('float32', new Float32Array(batch * 3 * s * s).fill(0.5), [
-          batch,
-          3,
-          s,
-          s,
-        ]),
-      };
+      const s32 = await generatorSession(ort, generator, precision, threads);
+      const feeds = landmarkFeeds(ort, batch, s);
       const fps = await time(
         Math.max(frames, 4) * 2,
         batch,

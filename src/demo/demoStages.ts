@@ -73,7 +73,6 @@ export function demoStages(options: {
   ctx: Pick<CommandContext, 'stdout' | 'stderr' | 'initBackend'>;
 }): DemoStage[] {
   const { files, settings, config, state, cli, ctx } = options;
-  const exists = notEmpty;
   const configArgs = settings.configOverrides.flatMap((o) => ['--set', o]);
   return [
     {
@@ -153,7 +152,7 @@ export function demoStages(options: {
           files.run,
           '--out',
           files.personModel,
-          ...(exists(files.personModel) ? ['--resume'] : []),
+          ...(notEmpty(files.personModel) ? ['--resume'] : []),
         ]),
     },
     {
@@ -218,7 +217,7 @@ export function demoStages(options: {
           'heldout',
           '--out',
           files.evaluation,
-          ...(exists(files.evaluation) ? ['--resume'] : []),
+          ...(notEmpty(files.evaluation) ? ['--resume'] : []),
         ]),
     },
   ];

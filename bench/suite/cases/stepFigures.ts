@@ -1,0 +1,7 @@
+import type { Timing } from '../results';
+
+/** What a timed step or frame reports: its times and the FLOPs of one. */
+export interface StepFigures {
+  timing: Timing;
+  gflop: number;
+}
