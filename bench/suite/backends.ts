@@ -18,7 +18,7 @@ export interface BenchBackends {
  * ('tensorflow'): only the first that loads is benchmarked.
  */
 export async function benchBackends(requested?: readonly string[]): Promise<BenchBackends> {
-  const report = await probeBackends('auto', 0, silentLogger());
+  const report = await probeBackends('auto', { wasmThreads: 0, threads: 0 }, silentLogger());
   const statuses: BackendStatus[] = [];
   const benched: string[] = [];
   let tensorflow: string | undefined;

@@ -2,7 +2,7 @@ import { UserError } from '../../src/errors';
 import { quote } from '../../src/oneLine';
 import type { SuiteMode } from './results';
 
-export const BENCH_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BENCH_BACKENDS = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 
 export interface SuiteOptions {
   mode: SuiteMode;

@@ -2,7 +2,14 @@ import { UserError } from '../errors';
 
 // Kept free of tfjs so that `--help` and option parsing don't pay tfjs's load time.
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = [
+  'auto',
+  'tensorflow-gpu',
+  'tensorflow',
+  'native',
+  'wasm',
+  'cpu',
+] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
 
@@ -14,6 +21,8 @@ export const INSTALL_HINTS: Record<ConcreteBackend, string> = {
     'install it with `npm install @tensorflow/tfjs-node-gpu` on a machine with internet access, CUDA 11.2 and cuDNN 8.1',
   tensorflow:
     'install it with `npm install @tensorflow/tfjs-node` on a machine with internet access',
+  native:
+    'reinstall dependencies with `npm ci` (onnxruntime-node, whose CPU binaries ship in the package, is a regular dependency)',
   wasm: 'reinstall dependencies with `npm ci` (@tensorflow/tfjs-backend-wasm is a regular dependency)',
   cpu: 'the cpu backend ships with @tensorflow/tfjs; reinstall dependencies with `npm ci`',
 };

@@ -10,6 +10,8 @@ export interface BackendOptions {
   backend?: string;
   /** wasm only: worker threads for XNNPACK (see wasm/threads.ts); 0 or 1 keeps one thread. */
   wasmThreads?: number;
+  /** native only: onnxruntime's intra-op threads; 0 (the default) is one per physical core. */
+  threads?: number;
   log?: Logger;
   env?: NodeJS.ProcessEnv;
   /** Injection point for tests: how each optional native package is loaded. */
@@ -90,6 +92,23 @@ async function tryWasm(load: (m: string) => unknown, threads: number, log: Logge
   }
 }
 
+async function tryNative(load: (m: string) => unknown, threads: number): Promise<void> {
+  const { loadOrtBinding } = await import('./native/ortBinding');
+  try {
+    loadOrtBinding(load);
+  } catch (err) {
+    throw new Unavailable(`onnxruntime-node did not load (${firstLine(err)})`);
+  }
+  const { registerNativeBackend } = await import('./native/nativeKernels');
+  registerNativeBackend(threads);
+  if (!(await tf.setBackend('native'))) {
+    throw new Unavailable('the native backend failed to initialise');
+  }
+  const { nativeBackendInstance } = await import('./native/nativeBackend');
+  // A process that switches back to native keeps its sessions unless the count changed.
+  nativeBackendInstance()!.ops.threads = threads;
+}
+
 async function tryCpu(): Promise<void> {
   registerCpuFastKernels();
   if (!(await tf.setBackend('cpu'))) throw new Unavailable('the cpu backend failed to initialise');
@@ -98,14 +117,16 @@ async function tryCpu(): Promise<void> {
 const TFJS_NAMES: Record<ConcreteBackend, string> = {
   'tensorflow-gpu': 'tensorflow',
   tensorflow: 'tensorflow',
+  native: 'native',
   wasm: 'wasm',
   cpu: 'cpu',
 };
 
 /**
  * Selects and initialises the tfjs backend for this process.
- * 'auto' tries tfjs-node-gpu (only with a GPU), then tfjs-node, then wasm; the cpu backend is
- * never chosen automatically because it is about 30x slower than wasm. A named backend that
+ * 'auto' tries tfjs-node-gpu (only with a GPU), then tfjs-node, then native (onnxruntime's
+ * kernels), then wasm; the cpu backend is never chosen automatically because it is about 30x
+ * slower than wasm. A named backend that
  * cannot be had is a UserError saying how to install it.
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendSelection> {
@@ -123,6 +144,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
         return tryTensorflow(name, load, true);
       case 'tensorflow':
         return tryTensorflow(name, load, false);
+      case 'native':
+        return tryNative(load, options.threads ?? 0);
       case 'wasm':
         return tryWasm(load, threads, log);
       case 'cpu':
@@ -131,7 +154,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   };
 
   const candidates: ConcreteBackend[] =
-    choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'wasm'] : [choice];
+    choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'native', 'wasm'] : [choice];
   const skipped: BackendSelection['skipped'] = [];
   for (const name of candidates) {
     try {

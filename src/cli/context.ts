@@ -37,7 +37,12 @@ export function createContext(
     // Loaded on demand: tfjs takes ~0.4 s to load, which `--help` should not pay.
     initBackend: () =>
       (selection ??= import('../backend/select').then(({ initBackend }) =>
-        initBackend({ backend: args.backend, wasmThreads: args.wasmThreads, log }),
+        initBackend({
+          backend: args.backend,
+          wasmThreads: args.wasmThreads,
+          threads: args.threads,
+          log,
+        }),
       )),
   };
 }

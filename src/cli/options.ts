@@ -26,10 +26,21 @@ export function globalOptions(parser: Argv) {
       default: 0,
       describe: 'wasm backend: XNNPACK worker threads (experimental; 0 = off)',
     })
-    .group(['backend', 'log-level', 'seed', 'wasm-threads', 'help', 'version'], 'Global options:')
+    .option('threads', {
+      type: 'number',
+      default: 0,
+      describe: 'native backend: onnxruntime threads per kernel (0 = one per physical core)',
+    })
+    .group(
+      ['backend', 'log-level', 'seed', 'threads', 'wasm-threads', 'help', 'version'],
+      'Global options:',
+    )
     .check((args) => {
       if (args.seed !== undefined && !Number.isInteger(args.seed)) {
         throw new UsageError('--seed must be an integer');
+      }
+      if (!Number.isInteger(args.threads) || args.threads < 0) {
+        throw new UsageError('--threads must be a non-negative integer');
       }
       if (!Number.isInteger(args['wasm-threads']) || args['wasm-threads'] < 0) {
         throw new UsageError('--wasm-threads must be a non-negative integer');

@@ -21,6 +21,12 @@ const noNativePackages = (name: string) => {
   return require(name);
 };
 
+/** Neither tfjs-node nor onnxruntime-node installed. */
+const noNativeOrOnnxruntime = (name: string) => {
+  if (name.startsWith('onnxruntime-')) throw new Error(`Cannot find module '${name}'`);
+  return noNativePackages(name);
+};
+
 afterEach(() => {
   if (tf.findBackend('tensorflow') != null) tf.removeBackend('tensorflow');
 });
@@ -44,12 +50,33 @@ describe('resolveBackendChoice', () => {
 });
 
 describe('initBackend', () => {
-  test('auto without native packages falls back to wasm and says why', async () => {
+  test('auto without tfjs-node takes native (onnxruntime) and says why', async () => {
     const selection = await initBackend({ backend: 'auto', loadModule: noNativePackages, env: {} });
-    expect(selection.name).toBe('wasm');
-    expect(tf.getBackend()).toBe('wasm');
+    expect(selection.name).toBe('native');
+    expect(tf.getBackend()).toBe('native');
     expect(selection.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'tensorflow']);
     expect(selection.skipped[0]!.why).toMatch(/tfjs-node-gpu did not load \(Cannot find module/);
+  });
+
+  test('auto without tfjs-node or onnxruntime-node falls back to wasm and says why', async () => {
+    const selection = await initBackend({ loadModule: noNativeOrOnnxruntime, env: {} });
+    expect(selection.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    expect(selection.skipped.map((s) => s.name)).toEqual([
+      'tensorflow-gpu',
+      'tensorflow',
+      'native',
+    ]);
+    expect(selection.skipped[2]!.why).toMatch(/onnxruntime-node did not load \(Cannot find module/);
+  });
+
+  test('native takes --threads; a missing onnxruntime-node is a one-line install hint', async () => {
+    await initBackend({ backend: 'native', threads: 1, env: {} });
+    const { nativeBackendInstance } = await import('../../src/backend/native/nativeBackend');
+    expect(nativeBackendInstance()!.ops.threads).toBe(1);
+    const attempt = initBackend({ backend: 'native', loadModule: noNativeOrOnnxruntime, env: {} });
+    await expect(attempt).rejects.toThrow(UserError);
+    await expect(attempt).rejects.toThrow(/^backend 'native' is not available: .*npm ci/);
   });
 
   test('auto takes tfjs-node-gpu when it sees a GPU', async () => {

@@ -14,23 +14,25 @@ function installed(pkg: string): boolean {
 }
 
 describe('talking-heads backends', () => {
-  it('--json lists every backend; wasm and cpu are available', async () => {
+  it('--json lists every backend; native, wasm and cpu are available', async () => {
     const result = await cli('backends', '--json', '--backend', 'cpu');
     expect(result.code).toBe(0);
     const report: BackendsReport = JSON.parse(result.stdout);
     expect(report.backends.map((b) => b.name)).toEqual([
       'tensorflow-gpu',
       'tensorflow',
+      'native',
       'wasm',
       'cpu',
     ]);
     const byName = Object.fromEntries(report.backends.map((b) => [b.name, b]));
+    expect(byName.native).toEqual({ name: 'native', available: true });
     expect(byName.wasm).toEqual({ name: 'wasm', available: true });
     expect(byName.cpu).toEqual({ name: 'cpu', available: true });
     expect(report.requested).toBe('cpu');
   });
 
-  it('says why a missing tfjs-node package is unavailable, and auto falls back to wasm', async () => {
+  it('says why a missing tfjs-node package is unavailable, and auto falls back to native', async () => {
     const report: BackendsReport = JSON.parse((await cli('backends', '--json')).stdout);
     const byName = Object.fromEntries(report.backends.map((b) => [b.name, b]));
     if (!installed('@tensorflow/tfjs-node')) {
@@ -42,7 +44,7 @@ describe('talking-heads backends', () => {
       expect(byName['tensorflow-gpu']!.why).toContain('@tensorflow/tfjs-node-gpu');
     }
     if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) {
-      expect(report.auto).toBe('wasm');
+      expect(report.auto).toBe('native');
     }
     expect(report.requested).toBe('auto');
   });
@@ -51,6 +53,7 @@ describe('talking-heads backends', () => {
     const result = await cli('backends');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^BACKEND +AVAILABLE +NOTE\n/);
+    expect(result.stdout).toMatch(/^native +yes$/m);
     expect(result.stdout).toMatch(/^wasm +yes$/m);
     expect(result.stdout).toMatch(/^cpu +yes$/m);
     expect(result.stdout).toMatch(/^auto picks: \S+$/m);

@@ -22,7 +22,7 @@ describe('runCli', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^Commands:\n {2}talking-heads backends /m);
-    for (const option of ['--backend', '--log-level', '--seed', '--wasm-threads']) {
+    for (const option of ['--backend', '--log-level', '--seed', '--threads', '--wasm-threads']) {
       expect(result.stdout).toContain(option);
     }
   });
@@ -59,8 +59,12 @@ describe('runCli', () => {
     expect(message).toContain('"wasm"');
   });
 
-  it('rejects a non-integer --seed and a negative --wasm-threads', async () => {
+  it('rejects a non-integer --seed and negative --threads and --wasm-threads', async () => {
     expect(expectUsageError(await cli('backends', '--seed', 'x'))).toContain('--seed');
+    expect(expectUsageError(await cli('backends', '--threads', '-1'))).toContain(
+      '--threads must be a non-negative integer',
+    );
+    expect(expectUsageError(await cli('backends', '--threads', '1.5'))).toContain('--threads');
     expect(expectUsageError(await cli('backends', '--wasm-threads', '-1'))).toContain(
       '--wasm-threads',
     );

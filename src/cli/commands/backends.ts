@@ -23,17 +23,23 @@ export interface BackendsReport {
   requested: BackendChoice;
 }
 
+/** The thread settings the probes start each backend with. */
+export interface BackendThreads {
+  wasmThreads: number;
+  threads: number;
+}
+
 const CONCRETE = BACKEND_CHOICES.filter((c): c is ConcreteBackend => c !== 'auto');
 
 /** Starts `backend`; a UserError means unavailable, anything else is a bug and propagates. */
 async function tryBackend(
   backend: BackendChoice,
-  wasmThreads: number,
+  threads: BackendThreads,
   log: Logger,
 ): Promise<{ name: ConcreteBackend } | { why: string }> {
   const { initBackend } = await import('../../backend/select');
   try {
-    return { name: (await initBackend({ backend, wasmThreads, log })).name };
+    return { name: (await initBackend({ backend, ...threads, log })).name };
   } catch (err) {
     if (isUserError(err)) return { why: err.message };
     throw err;
@@ -46,17 +52,17 @@ async function tryBackend(
  */
 export async function probeBackends(
   requested: BackendChoice,
-  wasmThreads: number,
+  threads: BackendThreads,
   log: Logger,
 ): Promise<BackendsReport> {
   const backends: BackendStatus[] = [];
   for (const name of CONCRETE) {
-    const result = await tryBackend(name, wasmThreads, log);
+    const result = await tryBackend(name, threads, log);
     backends.push(
       'why' in result ? { name, available: false, why: result.why } : { name, available: true },
     );
   }
-  const auto = await tryBackend('auto', wasmThreads, log);
+  const auto = await tryBackend('auto', threads, log);
   return { backends, auto: 'name' in auto ? auto.name : null, requested };
 }
 
@@ -92,7 +98,11 @@ export const backendsCommand = defineCommand({
     const requested = resolveBackendChoice(args.backend, process.env);
     // At the default level the probes' "using backend" lines would only repeat the report.
     const probeLog = ctx.log.level === 'info' ? ctx.log.child({}, { level: 'warn' }) : ctx.log;
-    const report = await probeBackends(requested, args.wasmThreads, probeLog);
+    const report = await probeBackends(
+      requested,
+      { wasmThreads: args.wasmThreads, threads: args.threads },
+      probeLog,
+    );
     ctx.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   },
 });

@@ -9,6 +9,7 @@ function globalArgv(args: GlobalArgs): string[] {
     '--log-level',
     args.logLevel,
     ...(args.seed === undefined ? [] : ['--seed', String(args.seed)]),
+    ...(args.threads ? ['--threads', String(args.threads)] : []),
     ...(args.wasmThreads ? ['--wasm-threads', String(args.wasmThreads)] : []),
   ];
 }

@@ -1,0 +1,173 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelArgs } from '../kernels/kernelCalls';
+import type { NativeBackend } from './nativeBackend';
+import { NATIVE_BACKEND } from './nativeBackend';
+import { allFloat32, floatsOf, keyOf, MIN_NATIVE_MACS, onCpu, output } from './nativeKernelArgs';
+import {
+  conv2dBackpropFilterGraph,
+  conv2dBackpropInputGraph,
+  conv2dGraph,
+  depthwiseConv2dGraph,
+  GRAPH_ACTIVATIONS,
+  type Epilogue,
+  type FusedActivation,
+} from './opGraphs';
+
+type Shape4D = [number, number, number, number];
+type ConvAttrs = Pick<tf.Conv2DAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'> & {
+  dilations?: tf.Conv2DAttrs['dilations'];
+};
+
+/** The conv's geometry, or undefined where the cpu kernel should run it (NCHW). */
+function convInfo(
+  inShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+  depthwise = false,
+): tf.backend_util.Conv2DInfo | undefined {
+  if (tf.backend_util.convertConv2DDataFormat(attrs.dataFormat) !== 'channelsLast') return;
+  return tf.backend_util.computeConv2DInfo(
+    inShape as Shape4D,
+    filterShape as Shape4D,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+    'channelsLast',
+  );
+}
+
+function macs(info: tf.backend_util.Conv2DInfo, depthwise = false): number {
+  return (
+    info.batchSize *
+    info.outHeight *
+    info.outWidth *
+    info.outChannels *
+    (depthwise ? 1 : info.inChannels) *
+    info.filterHeight *
+    info.filterWidth
+  );
+}
+
+function geometryKey(info: tf.backend_util.Conv2DInfo): string {
+  const p = info.padInfo;
+  return keyOf(
+    info.inShape,
+    info.filterShape,
+    [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth],
+    [p.top, p.bottom, p.left, p.right],
+  );
+}
+
+function conv2d(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.Conv2DAttrs;
+  const info = convInfo(x.shape, filter.shape, attrs);
+  if (!info || !allFloat32(x, filter) || macs(info) < MIN_NATIVE_MACS) return onCpu('Conv2D', args);
+  const values = backend.ops.run(`Conv2D${geometryKey(info)}`, () => conv2dGraph(info), [
+    floatsOf(backend, x),
+    floatsOf(backend, filter),
+  ]);
+  return output(backend, [...info.outShape], values);
+}
+
+/**
+ * FusedConv2D and FusedDepthwiseConv2D: the conv, then its bias and activation in the same
+ * graph. prelu, and activations ONNX lacks, go to the cpu kernel.
+ */
+function fusedConv(kernelName: string, depthwise: boolean) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const backend = args.backend as NativeBackend;
+    const { x, filter, bias, preluActivationWeights } = args.inputs as {
+      x: tf.TensorInfo;
+      filter: tf.TensorInfo;
+      bias?: tf.TensorInfo;
+      preluActivationWeights?: tf.TensorInfo;
+    };
+    const attrs = args.attrs as unknown as tf.FusedConv2DAttrs;
+    const info = convInfo(x.shape, filter.shape, attrs, depthwise);
+    if (
+      !info ||
+      preluActivationWeights != null ||
+      !GRAPH_ACTIVATIONS.includes(attrs.activation) ||
+      !allFloat32(x, filter, bias) ||
+      macs(info, depthwise) < MIN_NATIVE_MACS
+    )
+      return onCpu(kernelName, args);
+    const fused: Epilogue = {
+      biasShape: bias ? [...bias.shape] : undefined,
+      activation: attrs.activation as FusedActivation,
+      leakyreluAlpha: attrs.leakyreluAlpha,
+    };
+    const inputs = [floatsOf(backend, x), floatsOf(backend, filter)];
+    if (bias) inputs.push(floatsOf(backend, bias));
+    const values = backend.ops.run(
+      `${kernelName}${geometryKey(info)}${keyOf(fused)}`,
+      () => (depthwise ? depthwiseConv2dGraph(info, fused) : conv2dGraph(info, fused)),
+      inputs,
+    );
+    return output(backend, [...info.outShape], values);
+  };
+}
+
+function depthwiseConv2d(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
+  const info = convInfo(x.shape, filter.shape, attrs, true);
+  if (!info || !allFloat32(x, filter) || macs(info, true) < MIN_NATIVE_MACS)
+    return onCpu('DepthwiseConv2dNative', args);
+  const values = backend.ops.run(
+    `DepthwiseConv2dNative${geometryKey(info)}`,
+    () => depthwiseConv2dGraph(info),
+    [floatsOf(backend, x), floatsOf(backend, filter)],
+  );
+  return output(backend, [...info.outShape], values);
+}
+
+function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = convInfo(attrs.inputShape, filter.shape, attrs);
+  if (!info || !allFloat32(dy, filter) || macs(info) < MIN_NATIVE_MACS)
+    return onCpu('Conv2DBackpropInput', args);
+  const values = backend.ops.run(
+    `Conv2DBackpropInput${geometryKey(info)}`,
+    () => conv2dBackpropInputGraph(info),
+    [floatsOf(backend, dy), floatsOf(backend, filter)],
+  );
+  return output(backend, [...info.inShape], values);
+}
+
+function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = convInfo(x.shape, attrs.filterShape, attrs);
+  if (!info || !allFloat32(x, dy) || macs(info) < MIN_NATIVE_MACS)
+    return onCpu('Conv2DBackpropFilter', args);
+  const values = backend.ops.run(
+    `Conv2DBackpropFilter${geometryKey(info)}`,
+    () => conv2dBackpropFilterGraph(info),
+    [floatsOf(backend, x), floatsOf(backend, dy)],
+  );
+  return output(backend, [...info.filterShape], values);
+}
+
+const kernel = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
+  kernelName,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: f as unknown as tf.KernelFunc,
+});
+
+export const CONV_KERNELS: readonly tf.KernelConfig[] = [
+  kernel('Conv2D', conv2d),
+  kernel('FusedConv2D', fusedConv('FusedConv2D', false)),
+  kernel('DepthwiseConv2dNative', depthwiseConv2d),
+  kernel('FusedDepthwiseConv2D', fusedConv('FusedDepthwiseConv2D', true)),
+  kernel('Conv2DBackpropInput', conv2dBackpropInput),
+  kernel('Conv2DBackpropFilter', conv2dBackpropFilter),
+];

@@ -1,0 +1,200 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelArgs } from '../kernels/kernelCalls';
+import type { NativeBackend } from './nativeBackend';
+import { NATIVE_BACKEND } from './nativeBackend';
+import { allFloat32, floatsOf, onCpu, output } from './nativeKernelArgs';
+
+// Kernels whose cpu versions spend most of their time on per-element index arithmetic, rewritten
+// as plain loops over NHWC strides: profiling a tiny meta-learning step on the cpu kernels put
+// AvgPoolGrad at 14% of the step, MaxPoolGrad at 3% (one call) and Slice at 1.5% (six calls).
+
+type Shape4D = [number, number, number, number];
+
+function poolInfo(args: KernelArgs, inputShape: number[]): tf.backend_util.Conv2DInfo {
+  const attrs = args.attrs as unknown as tf.AvgPoolGradAttrs & {
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  return tf.backend_util.computePool2DInfo(
+    inputShape as Shape4D,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
+/**
+ * AvgPoolGrad: each dy spread evenly over its window's in-bounds inputs (tfjs's average counts
+ * only those, so the weight is 1 / their count).
+ */
+function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  if (!allFloat32(dy, input)) return onCpu('AvgPoolGrad', args);
+  const backend = args.backend as NativeBackend;
+  const info = poolInfo(args, input.shape);
+  const g = floatsOf(backend, dy);
+  const dx = new Float32Array(input.shape.reduce((a, b) => a * b, 1));
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  for (let n = 0; n < batchSize; n++)
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = Math.max(0, oy * sh - top);
+      const y1 = Math.min(inHeight, oy * sh - top + fh);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const x0 = Math.max(0, ox * sw - left);
+        const x1 = Math.min(inWidth, ox * sw - left + fw);
+        const count = (y1 - y0) * (x1 - x0);
+        if (count <= 0) continue;
+        const weight = 1 / count;
+        const src = ((n * outHeight + oy) * outWidth + ox) * c;
+        for (let y = y0; y < y1; y++)
+          for (let x = x0; x < x1; x++) {
+            const dst = ((n * inHeight + y) * inWidth + x) * c;
+            for (let ch = 0; ch < c; ch++) dx[dst + ch]! += g[src + ch]! * weight;
+          }
+      }
+    }
+  return output(backend, [...input.shape], dx);
+}
+
+/**
+ * MaxPoolGrad: each dy goes to its window's largest input, the first in row-major order on ties
+ * (as the cpu kernel picks it). Padding never wins, whatever the sign of the inputs.
+ */
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  if (!allFloat32(dy, input)) return onCpu('MaxPoolGrad', args);
+  const backend = args.backend as NativeBackend;
+  const info = poolInfo(args, input.shape);
+  const g = floatsOf(backend, dy);
+  const xs = floatsOf(backend, input);
+  const dx = new Float32Array(xs.length);
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  for (let n = 0; n < batchSize; n++)
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = Math.max(0, oy * sh - top);
+      const y1 = Math.min(inHeight, oy * sh - top + fh);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const x0 = Math.max(0, ox * sw - left);
+        const x1 = Math.min(inWidth, ox * sw - left + fw);
+        const src = ((n * outHeight + oy) * outWidth + ox) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let best = -1;
+          let max = -Infinity;
+          for (let y = y0; y < y1; y++)
+            for (let x = x0; x < x1; x++) {
+              const at = ((n * inHeight + y) * inWidth + x) * c + ch;
+              if (xs[at]! > max || best < 0) [max, best] = [xs[at]!, at];
+            }
+          if (best >= 0) dx[best]! += g[src + ch]!;
+        }
+      }
+    }
+  return output(backend, [...input.shape], dx);
+}
+
+/** Slice as copies of contiguous runs (the innermost axes the slice keeps whole). */
+function slice(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.SliceAttrs;
+  if (x.dtype !== 'float32' && x.dtype !== 'int32') return onCpu('Slice', args);
+  const [begin, size] = tf.slice_util.parseSliceParams(
+    x as unknown as tf.Tensor,
+    attrs.begin,
+    attrs.size,
+  );
+  const backend = args.backend as NativeBackend;
+  const xs = backend.readSync(x.dataId) as Float32Array | Int32Array;
+  const shape = x.shape;
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  for (let axis = rank - 1, s = 1; axis >= 0; s *= shape[axis--]!) strides[axis] = s;
+  // Axes from `whole` on are taken whole; the axis before them (`cut`) is cut, and each of its
+  // kept rows is adjacent to the next, so one run covers them all.
+  let whole = rank;
+  while (whole > 0 && begin[whole - 1] === 0 && size[whole - 1] === shape[whole - 1]) whole--;
+  const cut = whole - 1;
+  const total = size.reduce((a, b) => a * b, 1);
+  const run = cut >= 0 ? size[cut]! * strides[cut]! : total;
+  const out = new (xs.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(total);
+  const index = new Array<number>(Math.max(cut, 0)).fill(0);
+  const runs = run === 0 ? 0 : total / run;
+  for (let r = 0; r < runs; r++) {
+    let from = cut >= 0 ? begin[cut]! * strides[cut]! : 0;
+    for (let axis = 0; axis < cut; axis++) from += (begin[axis]! + index[axis]!) * strides[axis]!;
+    out.set(xs.subarray(from, from + run), r * run);
+    for (let axis = cut - 1; axis >= 0; axis--) {
+      if (++index[axis]! < size[axis]!) break;
+      index[axis] = 0;
+    }
+  }
+  return backend.makeTensorInfo(size, x.dtype, out);
+}
+
+type Comparison = (a: number, b: number) => boolean;
+const COMPARISONS: Record<string, Comparison> = {
+  Greater: (a, b) => a > b,
+  GreaterEqual: (a, b) => a >= b,
+  Less: (a, b) => a < b,
+  LessEqual: (a, b) => a <= b,
+};
+
+/**
+ * Comparisons of same-shaped tensors, or of a tensor with a scalar (LeakyRelu's and Relu's
+ * gradients compare x with 0): the cpu kernel's broadcasting index arithmetic made Greater 6%
+ * of a paper-size meta-learning step. Other shapes go to the cpu kernel.
+ */
+function comparison(kernelName: string, compare: Comparison) {
+  return (args: KernelArgs): tf.TensorInfo => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const scalarB = b.shape.length === 0;
+    if (!allFloat32(a, b) || !(scalarB || tf.util.arraysEqual(a.shape, b.shape)))
+      return onCpu(kernelName, args);
+    const backend = args.backend as NativeBackend;
+    const xs = floatsOf(backend, a);
+    const ys = floatsOf(backend, b);
+    const out = new Uint8Array(xs.length);
+    if (scalarB) {
+      const y = ys[0]!;
+      for (let i = 0; i < xs.length; i++) out[i] = compare(xs[i]!, y) ? 1 : 0;
+    } else for (let i = 0; i < xs.length; i++) out[i] = compare(xs[i]!, ys[i]!) ? 1 : 0;
+    return backend.makeTensorInfo([...a.shape], 'bool', out);
+  };
+}
+
+/** Select (where) over three same-shaped tensors; a broadcast condition goes to the cpu kernel. */
+function select(args: KernelArgs): tf.TensorInfo {
+  const { condition, t, e } = args.inputs as Record<'condition' | 't' | 'e', tf.TensorInfo>;
+  if (
+    condition.dtype !== 'bool' ||
+    !allFloat32(t, e) ||
+    !tf.util.arraysEqual(condition.shape, t.shape) ||
+    !tf.util.arraysEqual(t.shape, e.shape)
+  )
+    return onCpu('Select', args);
+  const backend = args.backend as NativeBackend;
+  const c = backend.readSync(condition.dataId) as Uint8Array;
+  const xs = floatsOf(backend, t);
+  const ys = floatsOf(backend, e);
+  const out = new Float32Array(xs.length);
+  for (let i = 0; i < out.length; i++) out[i] = c[i] ? xs[i]! : ys[i]!;
+  return output(backend, [...t.shape], out);
+}
+
+const config = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
+  kernelName,
+  backendName: NATIVE_BACKEND,
+  kernelFunc: f as unknown as tf.KernelFunc,
+});
+
+export const HOST_KERNELS: readonly tf.KernelConfig[] = [
+  config('AvgPoolGrad', avgPoolGrad),
+  config('MaxPoolGrad', maxPoolGrad),
+  config('Slice', slice),
+  config('Select', select),
+  ...Object.entries(COMPARISONS).map(([name, f]) => config(name, comparison(name, f))),
+];

@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs';
+import type { KernelArgs } from '../kernels/kernelCalls';
+import type { NativeBackend } from './nativeBackend';
+import { NATIVE_BACKEND } from './nativeBackend';
+import { allFloat32, floatsOf, keyOf, MIN_NATIVE_MACS, onCpu, output } from './nativeKernelArgs';
+import { GRAPH_ACTIVATIONS, matMulGraph, type Epilogue, type FusedActivation } from './opGraphs';
+
+interface Product {
+  outShape: number[];
+  macs: number;
+}
+
+/** tfjs's output shape of a (batched, broadcast) matmul, or undefined if it would throw. */
+function productOf(a: number[], b: number[], transposeA: boolean, transposeB: boolean): Product {
+  const [m, k] = transposeA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
+  const n = transposeB ? b.at(-2)! : b.at(-1)!;
+  const batch = tf.backend_util.assertAndGetBroadcastShape(a.slice(0, -2), b.slice(0, -2));
+  const outShape = [...batch, m, n];
+  return { outShape, macs: outShape.reduce((x, y) => x * y, 1) * k };
+}
+
+function batchMatMul(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  if (!allFloat32(a, b) || a.shape.length < 2 || b.shape.length < 2)
+    return onCpu('BatchMatMul', args);
+  const { outShape, macs } = productOf(a.shape, b.shape, transposeA, transposeB);
+  if (macs < MIN_NATIVE_MACS) return onCpu('BatchMatMul', args);
+  const values = backend.ops.run(
+    `BatchMatMul${keyOf(a.shape, b.shape, transposeA, transposeB)}`,
+    () => matMulGraph(a.shape, b.shape, transposeA, transposeB, outShape),
+    [floatsOf(backend, a), floatsOf(backend, b)],
+  );
+  return output(backend, outShape, values);
+}
+
+function fusedMatMul(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as NativeBackend;
+  const { a, b, bias, preluActivationWeights } = args.inputs as {
+    a: tf.TensorInfo;
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
+  const { transposeA, transposeB, activation, leakyreluAlpha } =
+    args.attrs as unknown as tf._FusedMatMulAttrs;
+  if (
+    preluActivationWeights != null ||
+    !GRAPH_ACTIVATIONS.includes(activation) ||
+    !allFloat32(a, b, bias) ||
+    a.shape.length < 2 ||
+    b.shape.length < 2
+  )
+    return onCpu('_FusedMatMul', args);
+  const { outShape, macs } = productOf(a.shape, b.shape, transposeA, transposeB);
+  if (macs < MIN_NATIVE_MACS) return onCpu('_FusedMatMul', args);
+  const fused: Epilogue = {
+    biasShape: bias ? [...bias.shape] : undefined,
+    activation: activation as FusedActivation,
+    leakyreluAlpha,
+  };
+  const inputs = [floatsOf(backend, a), floatsOf(backend, b)];
+  if (bias) inputs.push(floatsOf(backend, bias));
+  const values = backend.ops.run(
+    `_FusedMatMul${keyOf(a.shape, b.shape, transposeA, transposeB, fused)}`,
+    () => matMulGraph(a.shape, b.shape, transposeA, transposeB, outShape, fused),
+    inputs,
+  );
+  return output(backend, outShape, values);
+}
+
+export const MATMUL_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: 'BatchMatMul',
+    backendName: NATIVE_BACKEND,
+    kernelFunc: batchMatMul as unknown as tf.KernelFunc,
+  },
+  {
+    kernelName: '_FusedMatMul',
+    backendName: NATIVE_BACKEND,
+    kernelFunc: fusedMatMul as unknown as tf.KernelFunc,
+  },
+];
