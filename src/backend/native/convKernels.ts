@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import type { NativeBackend } from './nativeBackend';
-import { NATIVE_BACKEND } from './nativeBackend';
-import { allFloat32, floatsOf, keyOf, MIN_NATIVE_MACS, onCpu, output } from './nativeKernelArgs';
+import {
+  allFloat32,
+  floatsOf,
+  keyOf,
+  MIN_NATIVE_MACS,
+  nativeKernel,
+  onCpu,
+  output,
+} from './nativeKernelArgs';
 import {
   conv2dBackpropFilterGraph,
   conv2dBackpropInputGraph,
@@ -157,17 +164,11 @@ function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   return output(backend, [...info.filterShape], values);
 }
 
-const kernel = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
-  kernelName,
-  backendName: NATIVE_BACKEND,
-  kernelFunc: f as unknown as tf.KernelFunc,
-});
-
 export const CONV_KERNELS: readonly tf.KernelConfig[] = [
-  kernel('Conv2D', conv2d),
-  kernel('FusedConv2D', fusedConv('FusedConv2D', false)),
-  kernel('DepthwiseConv2dNative', depthwiseConv2d),
-  kernel('FusedDepthwiseConv2D', fusedConv('FusedDepthwiseConv2D', true)),
-  kernel('Conv2DBackpropInput', conv2dBackpropInput),
-  kernel('Conv2DBackpropFilter', conv2dBackpropFilter),
+  nativeKernel('Conv2D', conv2d),
+  nativeKernel('FusedConv2D', fusedConv('FusedConv2D', false)),
+  nativeKernel('DepthwiseConv2dNative', depthwiseConv2d),
+  nativeKernel('FusedDepthwiseConv2D', fusedConv('FusedDepthwiseConv2D', true)),
+  nativeKernel('Conv2DBackpropInput', conv2dBackpropInput),
+  nativeKernel('Conv2DBackpropFilter', conv2dBackpropFilter),
 ];

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import type { NativeBackend } from './nativeBackend';
-import { NATIVE_BACKEND } from './nativeBackend';
-import { allFloat32, floatsOf, onCpu, output } from './nativeKernelArgs';
+import { allFloat32, floatsOf, nativeKernel, onCpu, output } from './nativeKernelArgs';
 
 // Kernels whose cpu versions spend most of their time on per-element index arithmetic, rewritten
 // as plain loops over NHWC strides: profiling a tiny meta-learning step on the cpu kernels put
@@ -24,6 +23,34 @@ function poolInfo(args: KernelArgs, inputShape: number[]): tf.backend_util.Conv2
   );
 }
 
+/** One pooling window: its output position and the in-bounds input rows and columns it covers. */
+interface PoolWindow {
+  n: number;
+  /** Offset of the window's output in the NHWC output (channel 0). */
+  out: number;
+  y0: number;
+  y1: number;
+  x0: number;
+  x1: number;
+}
+
+/** Calls `visit` for every output position of the pool, in NHWC order. */
+function forEachWindow(info: tf.backend_util.Conv2DInfo, visit: (w: PoolWindow) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  for (let n = 0; n < batchSize; n++)
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = Math.max(0, oy * sh - top);
+      const y1 = Math.min(inHeight, oy * sh - top + fh);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const out = ((n * outHeight + oy) * outWidth + ox) * c;
+        const x0 = Math.max(0, ox * sw - left);
+        visit({ n, out, y0, y1, x0, x1: Math.min(inWidth, ox * sw - left + fw) });
+      }
+    }
+}
+
 /**
  * AvgPoolGrad: each dy spread evenly over its window's in-bounds inputs (tfjs's average counts
  * only those, so the weight is 1 / their count).
@@ -35,27 +62,17 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const info = poolInfo(args, input.shape);
   const g = floatsOf(backend, dy);
   const dx = new Float32Array(input.shape.reduce((a, b) => a * b, 1));
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  const { top, left } = info.padInfo;
-  for (let n = 0; n < batchSize; n++)
-    for (let oy = 0; oy < outHeight; oy++) {
-      const y0 = Math.max(0, oy * sh - top);
-      const y1 = Math.min(inHeight, oy * sh - top + fh);
-      for (let ox = 0; ox < outWidth; ox++) {
-        const x0 = Math.max(0, ox * sw - left);
-        const x1 = Math.min(inWidth, ox * sw - left + fw);
-        const count = (y1 - y0) * (x1 - x0);
-        if (count <= 0) continue;
-        const weight = 1 / count;
-        const src = ((n * outHeight + oy) * outWidth + ox) * c;
-        for (let y = y0; y < y1; y++)
-          for (let x = x0; x < x1; x++) {
-            const dst = ((n * inHeight + y) * inWidth + x) * c;
-            for (let ch = 0; ch < c; ch++) dx[dst + ch]! += g[src + ch]! * weight;
-          }
+  const { inHeight, inWidth, inChannels: c } = info;
+  forEachWindow(info, ({ n, out, y0, y1, x0, x1 }) => {
+    const count = (y1 - y0) * (x1 - x0);
+    if (count <= 0) return;
+    const weight = 1 / count;
+    for (let y = y0; y < y1; y++)
+      for (let x = x0; x < x1; x++) {
+        const dst = ((n * inHeight + y) * inWidth + x) * c;
+        for (let ch = 0; ch < c; ch++) dx[dst + ch]! += g[out + ch]! * weight;
       }
-    }
+  });
   return output(backend, [...input.shape], dx);
 }
 
@@ -71,29 +88,19 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const g = floatsOf(backend, dy);
   const xs = floatsOf(backend, input);
   const dx = new Float32Array(xs.length);
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
-  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  const { top, left } = info.padInfo;
-  for (let n = 0; n < batchSize; n++)
-    for (let oy = 0; oy < outHeight; oy++) {
-      const y0 = Math.max(0, oy * sh - top);
-      const y1 = Math.min(inHeight, oy * sh - top + fh);
-      for (let ox = 0; ox < outWidth; ox++) {
-        const x0 = Math.max(0, ox * sw - left);
-        const x1 = Math.min(inWidth, ox * sw - left + fw);
-        const src = ((n * outHeight + oy) * outWidth + ox) * c;
-        for (let ch = 0; ch < c; ch++) {
-          let best = -1;
-          let max = -Infinity;
-          for (let y = y0; y < y1; y++)
-            for (let x = x0; x < x1; x++) {
-              const at = ((n * inHeight + y) * inWidth + x) * c + ch;
-              if (xs[at]! > max || best < 0) [max, best] = [xs[at]!, at];
-            }
-          if (best >= 0) dx[best]! += g[src + ch]!;
+  const { inHeight, inWidth, inChannels: c } = info;
+  forEachWindow(info, ({ n, out, y0, y1, x0, x1 }) => {
+    for (let ch = 0; ch < c; ch++) {
+      let best = -1;
+      let max = -Infinity;
+      for (let y = y0; y < y1; y++)
+        for (let x = x0; x < x1; x++) {
+          const at = ((n * inHeight + y) * inWidth + x) * c + ch;
+          if (xs[at]! > max || best < 0) [max, best] = [xs[at]!, at];
         }
-      }
+      if (best >= 0) dx[best]! += g[out + ch]!;
     }
+  });
   return output(backend, [...input.shape], dx);
 }
 
@@ -185,16 +192,10 @@ function select(args: KernelArgs): tf.TensorInfo {
   return output(backend, [...t.shape], out);
 }
 
-const config = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
-  kernelName,
-  backendName: NATIVE_BACKEND,
-  kernelFunc: f as unknown as tf.KernelFunc,
-});
-
 export const HOST_KERNELS: readonly tf.KernelConfig[] = [
-  config('AvgPoolGrad', avgPoolGrad),
-  config('MaxPoolGrad', maxPoolGrad),
-  config('Slice', slice),
-  config('Select', select),
-  ...Object.entries(COMPARISONS).map(([name, f]) => config(name, comparison(name, f))),
+  nativeKernel('AvgPoolGrad', avgPoolGrad),
+  nativeKernel('MaxPoolGrad', maxPoolGrad),
+  nativeKernel('Slice', slice),
+  nativeKernel('Select', select),
+  ...Object.entries(COMPARISONS).map(([name, f]) => nativeKernel(name, comparison(name, f))),
 ];

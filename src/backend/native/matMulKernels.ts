@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import type { NativeBackend } from './nativeBackend';
-import { NATIVE_BACKEND } from './nativeBackend';
-import { allFloat32, floatsOf, keyOf, MIN_NATIVE_MACS, onCpu, output } from './nativeKernelArgs';
+import {
+  allFloat32,
+  floatsOf,
+  keyOf,
+  MIN_NATIVE_MACS,
+  nativeKernel,
+  onCpu,
+  output,
+} from './nativeKernelArgs';
 import { GRAPH_ACTIVATIONS, matMulGraph, type Epilogue, type FusedActivation } from './opGraphs';
 
 interface Product {
@@ -71,14 +78,6 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
 }
 
 export const MATMUL_KERNELS: readonly tf.KernelConfig[] = [
-  {
-    kernelName: 'BatchMatMul',
-    backendName: NATIVE_BACKEND,
-    kernelFunc: batchMatMul as unknown as tf.KernelFunc,
-  },
-  {
-    kernelName: '_FusedMatMul',
-    backendName: NATIVE_BACKEND,
-    kernelFunc: fusedMatMul as unknown as tf.KernelFunc,
-  },
+  nativeKernel('BatchMatMul', batchMatMul),
+  nativeKernel('_FusedMatMul', fusedMatMul),
 ];

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import type { NativeBackend } from './nativeBackend';
+import { NATIVE_BACKEND } from './nativeBackend';
 
 /**
  * Below this many multiply-adds an op stays on the cpu kernel: a session run costs tens of
@@ -32,4 +33,16 @@ export function allFloat32(...infos: (tf.TensorInfo | undefined)[]): boolean {
 /** A stable cache key part for attributes and shapes. */
 export function keyOf(...parts: unknown[]): string {
   return JSON.stringify(parts);
+}
+
+/** A kernel of the native backend. */
+export function nativeKernel(
+  kernelName: string,
+  kernelFunc: (args: KernelArgs) => tf.TensorInfo,
+): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: NATIVE_BACKEND,
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+  };
 }

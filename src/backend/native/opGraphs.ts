@@ -136,8 +136,8 @@ export function convAsPatchGemm(info: tf.backend_util.Conv2DInfo): boolean {
   return positions <= 2 * info.outChannels && info.filterHeight * info.filterWidth > 1;
 }
 
-/** Conv2D (and FusedConv2D with its epilogue): x NHWC, filter HWIO -> NHWC. */
-export function conv2dGraph(info: tf.backend_util.Conv2DInfo, fused?: Epilogue): OpGraph {
+/** A conv graph's builder with x, filter and the fused bias (if any) declared. */
+function convInputs(info: tf.backend_util.Conv2DInfo, fused?: Epilogue) {
   const b = new OnnxGraphBuilder();
   const inputs = withBias(
     [
@@ -146,18 +146,24 @@ export function conv2dGraph(info: tf.backend_util.Conv2DInfo, fused?: Epilogue):
     ],
     fused,
   );
-  const [x, filter] = declare(b, inputs);
+  const [x, filter] = declare(b, inputs) as [string, string];
+  return { b, inputs, x, filter };
+}
+
+/** Conv2D (and FusedConv2D with its epilogue): x NHWC, filter HWIO -> NHWC. */
+export function conv2dGraph(info: tf.backend_util.Conv2DInfo, fused?: Epilogue): OpGraph {
+  const { b, inputs, x, filter } = convInputs(info, fused);
   let nhwc: string;
   if (convAsPatchGemm(info)) {
     const [kh, kw, c, o] = info.filterShape;
-    const matrix = b.node('Reshape', [filter!, b.int64s('matrix_shape', [kh * kw * c, o])]);
-    nhwc = patchGemm(b, x!, matrix, info, info.padInfo, o);
+    const matrix = b.node('Reshape', [filter, b.int64s('matrix_shape', [kh * kw * c, o])]);
+    nhwc = patchGemm(b, x, matrix, info, info.padInfo, o);
   } else {
     const conv = b.node(
       'Conv',
       [
-        b.node('Transpose', [x!], { perm: NHWC_TO_NCHW }),
-        b.node('Transpose', [filter!], { perm: HWIO_TO_OIHW }),
+        b.node('Transpose', [x], { perm: NHWC_TO_NCHW }),
+        b.node('Transpose', [filter], { perm: HWIO_TO_OIHW }),
       ],
       {
         kernel_shape: [info.filterHeight, info.filterWidth],
@@ -391,21 +397,13 @@ export function poolGraph(
  * HWCM filter becomes [C * M, 1, kh, kw] by a transpose and a reshape.
  */
 export function depthwiseConv2dGraph(info: tf.backend_util.Conv2DInfo, fused?: Epilogue): OpGraph {
-  const b = new OnnxGraphBuilder();
-  const inputs = withBias(
-    [
-      { name: 'x', shape: [...info.inShape] },
-      { name: 'filter', shape: [...info.filterShape] },
-    ],
-    fused,
-  );
-  const [x, filter] = declare(b, inputs);
+  const { b, inputs, x, filter } = convInputs(info, fused);
   const [kh, kw, c, m] = info.filterShape;
   const weights = b.node('Reshape', [
-    b.node('Transpose', [filter!], { perm: [2, 3, 0, 1] }),
+    b.node('Transpose', [filter], { perm: [2, 3, 0, 1] }),
     b.int64s('shape', [c * m, 1, kh, kw]),
   ]);
-  const conv = b.node('Conv', [b.node('Transpose', [x!], { perm: NHWC_TO_NCHW }), weights], {
+  const conv = b.node('Conv', [b.node('Transpose', [x], { perm: NHWC_TO_NCHW }), weights], {
     group: c,
     kernel_shape: [kh, kw],
     strides: [info.strideHeight, info.strideWidth],

@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { OnnxGraphBuilder } from '../../export/onnxGraph';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import type { NativeBackend } from './nativeBackend';
-import { NATIVE_BACKEND } from './nativeBackend';
 import { broadcastBinary } from './broadcastLoop';
-import { allFloat32, floatsOf, keyOf, onCpu, output } from './nativeKernelArgs';
+import { allFloat32, floatsOf, keyOf, nativeKernel, onCpu, output } from './nativeKernelArgs';
 import { pointwiseGraph, poolGraph } from './opGraphs';
 
 /**
@@ -38,11 +37,7 @@ function runPointwise(
   return output(backend, outShape, values);
 }
 
-const config = (kernelName: string, f: (args: KernelArgs) => tf.TensorInfo): tf.KernelConfig => ({
-  kernelName,
-  backendName: NATIVE_BACKEND,
-  kernelFunc: f as unknown as tf.KernelFunc,
-});
+const config = nativeKernel;
 
 /** The same binary ops in JS, for broadcasts too small for a session run. */
 const BINARY_JS: Record<string, (x: number, y: number) => number> = {
