@@ -358,6 +358,36 @@ describe('pointwise kernels match the cpu backend', () => {
     for (const e of errors) expect(e).toBeLessThan(1e-6);
   });
 
+  test.each([
+    [
+      [2, 7, 6, 8],
+      [1, 2],
+    ],
+    [
+      [2, 7, 6, 8],
+      [0, 3],
+    ],
+    [[2, 7, 6, 8], [3]],
+    [
+      [2, 7, 6, 8],
+      [0, 1, 2, 3],
+    ],
+    [[300], [0]],
+    [[5, 9], [0]],
+  ])('small reductions (JS loops) of %j over %j', async (shape, axes) => {
+    const x = seededTensor(shape, 46);
+    const { errors, runs } = await compare(() =>
+      [false, true].flatMap((keepDims) => [
+        tf.sum(x, axes, keepDims),
+        tf.mean(x, axes, keepDims),
+        tf.max(x, axes, keepDims),
+        tf.min(x, axes, keepDims),
+      ]),
+    );
+    expect(runs).toBe(0);
+    for (const e of errors) expect(e).toBeLessThan(1e-6);
+  });
+
   test('unary ops, LeakyRelu, AddN and Softmax', async () => {
     const x = seededTensor([2, 33, 32, 8], 33);
     const positive = tf.add(tf.abs(x), 0.1);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { OnnxGraphBuilder } from '../../export/onnxGraph';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import type { NativeBackend } from './nativeBackend';
-import { broadcastBinary } from './broadcastLoop';
+import { broadcastBinary, reduceAxes, type Reduction } from './broadcastLoop';
 import { allFloat32, floatsOf, keyOf, nativeKernel, onCpu, output } from './nativeKernelArgs';
 import { pointwiseGraph, poolGraph } from './opGraphs';
 
@@ -139,16 +139,23 @@ const softmax = config('Softmax', (args) => {
 });
 
 /** Sum, Mean, Max and Min over axes; ONNX opset 17 takes ReduceSum's axes as an input. */
-function reduction(kernelName: string, onnxOp: string, axisAttr: string): tf.KernelConfig {
+function reduction(
+  kernelName: string,
+  onnxOp: string,
+  axisAttr: string,
+  kind: Reduction,
+): tf.KernelConfig {
   return config(kernelName, (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const attrs = args.attrs as Record<string, unknown>;
     const keepDims = Boolean(attrs.keepDims);
     const axes = tf.util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape);
     const outShape = x.shape.flatMap((d, i) => (axes.includes(i) ? (keepDims ? [1] : []) : [d]));
-    // The threshold is on the elements read: a full reduction has one output element.
-    if (!allFloat32(x) || sizeOf(x.shape) < MIN_NATIVE_ELEMENTS) return onCpu(kernelName, args);
+    if (!allFloat32(x)) return onCpu(kernelName, args);
     const backend = args.backend as NativeBackend;
+    // The threshold is on the elements read: a full reduction has one output element.
+    if (sizeOf(x.shape) < MIN_NATIVE_ELEMENTS)
+      return output(backend, outShape, reduceAxes(floatsOf(backend, x), x.shape, axes, kind));
     const shape = [...x.shape];
     const build: Build = (b, [v]) =>
       onnxOp === 'ReduceSum'
@@ -216,10 +223,10 @@ export const POINTWISE_KERNELS: readonly tf.KernelConfig[] = [
   leakyRelu,
   addN,
   softmax,
-  reduction('Sum', 'ReduceSum', 'axis'),
-  reduction('Mean', 'ReduceMean', 'axis'),
-  reduction('Max', 'ReduceMax', 'reductionIndices'),
-  reduction('Min', 'ReduceMin', 'axis'),
+  reduction('Sum', 'ReduceSum', 'axis', 'sum'),
+  reduction('Mean', 'ReduceMean', 'axis', 'mean'),
+  reduction('Max', 'ReduceMax', 'reductionIndices', 'max'),
+  reduction('Min', 'ReduceMin', 'axis', 'min'),
   avgPool,
   resizeBilinear,
 ];
