@@ -83,17 +83,15 @@ function padsOf(info: tf.backend_util.Conv2DInfo): number[] {
 }
 
 /**
- * The conv as one GEMM over patches, NHWC throughout: the padded input's kh·kw strided slices
- * concatenated on the channel axis are the rows, [N·oh·ow, kh·kw·C], times the filter as a
- * [kh·kw·C, O] matrix (HWIO is that matrix already). Returns the NHWC output value.
+ * A conv's input patches as one matrix, NHWC throughout: the padded input's kh·kw strided
+ * slices concatenated on the channel axis, reshaped to [N·oh·ow, kh·kw·C] (row-major (i, j, c),
+ * the order of an HWIO filter's rows).
  */
-function patchGemm(
+function patchRows(
   b: OnnxGraphBuilder,
   x: string,
-  matrix: string,
   info: tf.backend_util.Conv2DInfo,
   pads: { top: number; left: number; bottom: number; right: number },
-  outChannels: number,
 ): string {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { dilationHeight: dh, dilationWidth: dw } = info;
@@ -115,12 +113,24 @@ function patchGemm(
           b.int64s('steps', [sh, sw]),
         ]),
       );
-  const rows = b.node('Reshape', [
+  return b.node('Reshape', [
     patches.length === 1 ? patches[0]! : b.node('Concat', patches, { axis: 3 }),
     b.int64s('rows_shape', [n * oh * ow, kh * kw * c]),
   ]);
+}
+
+/** The conv as one GEMM, its patch rows times the filter as a [kh·kw·C, O] matrix. */
+function patchGemm(
+  b: OnnxGraphBuilder,
+  x: string,
+  matrix: string,
+  info: tf.backend_util.Conv2DInfo,
+  pads: { top: number; left: number; bottom: number; right: number },
+  outChannels: number,
+): string {
+  const { batchSize: n, outHeight: oh, outWidth: ow } = info;
   return b.node('Reshape', [
-    b.node('MatMul', [rows, matrix]),
+    b.node('MatMul', [patchRows(b, x, info, pads), matrix]),
     b.int64s('out_shape', [n, oh, ow, outChannels]),
   ]);
 }
@@ -275,26 +285,7 @@ export function conv2dBackpropFilterGraph(info: tf.backend_util.Conv2DInfo): OpG
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
   const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: c, outChannels: o } = info;
   if (o >= PATCH_GEMM_MIN_CHANNELS) {
-    const padded = b.node('Pad', [
-      x!,
-      b.int64s('pads', [0, p.top, p.left, 0, 0, p.bottom, p.right, 0]),
-    ]);
-    const patches: string[] = [];
-    for (let i = 0; i < kh; i++)
-      for (let j = 0; j < kw; j++)
-        patches.push(
-          b.node('Slice', [
-            padded,
-            b.int64s(`starts_${i}_${j}`, [i, j]),
-            b.int64s(`ends_${i}_${j}`, [i + sh * (oh - 1) + 1, j + sw * (ow - 1) + 1]),
-            b.int64s('axes', [1, 2]),
-            b.int64s('steps', [sh, sw]),
-          ]),
-        );
-    const rows = b.node('Reshape', [
-      patches.length === 1 ? patches[0]! : b.node('Concat', patches, { axis: 3 }),
-      b.int64s('patch_shape', [n * oh * ow, kh * kw * c]),
-    ]);
+    const rows = patchRows(b, x!, info, p);
     const grads = b.node('Reshape', [dy!, b.int64s('dy_shape', [n * oh * ow, o])]);
     const dw = b.node('Gemm', [rows, grads], { transA: 1 });
     return finish(b, inputs, b.node('Reshape', [dw, b.int64s('filter_shape', [kh, kw, c, o])]), [
