@@ -1,23 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
+import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
 import {
   allFloat32,
-  floatsOf,
+  fusedEpilogue,
+  geometryKey,
   keyOf,
   MIN_NATIVE_MACS,
   nativeKernel,
   onCpu,
-  output,
 } from './nativeKernelArgs';
 import {
   conv2dBackpropFilterGraph,
   conv2dBackpropInputGraph,
   conv2dGraph,
   depthwiseConv2dGraph,
-  GRAPH_ACTIVATIONS,
-  type Epilogue,
-  type FusedActivation,
 } from './opGraphs';
 
 type Shape4D = [number, number, number, number];
@@ -57,16 +55,6 @@ function macs(info: tf.backend_util.Conv2DInfo, depthwise = false): number {
   );
 }
 
-function geometryKey(info: tf.backend_util.Conv2DInfo): string {
-  const p = info.padInfo;
-  return keyOf(
-    info.inShape,
-    info.filterShape,
-    [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth],
-    [p.top, p.bottom, p.left, p.right],
-  );
-}
-
 function conv2d(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
@@ -74,10 +62,10 @@ function conv2d(args: KernelArgs): tf.TensorInfo {
   const info = convInfo(x.shape, filter.shape, attrs);
   if (!info || !allFloat32(x, filter) || macs(info) < MIN_NATIVE_MACS) return onCpu('Conv2D', args);
   const values = backend.ops.run(`Conv2D${geometryKey(info)}`, () => conv2dGraph(info), [
-    floatsOf(backend, x),
-    floatsOf(backend, filter),
+    readFloats(backend, x),
+    readFloats(backend, filter),
   ]);
-  return output(backend, [...info.outShape], values);
+  return outputFromFloats(backend, [...info.outShape], values);
 }
 
 /**
@@ -95,27 +83,17 @@ function fusedConv(kernelName: string, depthwise: boolean) {
     };
     const attrs = args.attrs as unknown as tf.FusedConv2DAttrs;
     const info = convInfo(x.shape, filter.shape, attrs, depthwise);
-    if (
-      !info ||
-      preluActivationWeights != null ||
-      !GRAPH_ACTIVATIONS.includes(attrs.activation) ||
-      !allFloat32(x, filter, bias) ||
-      macs(info, depthwise) < MIN_NATIVE_MACS
-    )
+    const fused = fusedEpilogue({ ...attrs, bias, preluActivationWeights });
+    if (!info || !fused || !allFloat32(x, filter, bias) || macs(info, depthwise) < MIN_NATIVE_MACS)
       return onCpu(kernelName, args);
-    const fused: Epilogue = {
-      biasShape: bias ? [...bias.shape] : undefined,
-      activation: attrs.activation as FusedActivation,
-      leakyreluAlpha: attrs.leakyreluAlpha,
-    };
-    const inputs = [floatsOf(backend, x), floatsOf(backend, filter)];
-    if (bias) inputs.push(floatsOf(backend, bias));
+    const inputs = [readFloats(backend, x), readFloats(backend, filter)];
+    if (bias) inputs.push(readFloats(backend, bias));
     const values = backend.ops.run(
       `${kernelName}${geometryKey(info)}${keyOf(fused)}`,
       () => (depthwise ? depthwiseConv2dGraph(info, fused) : conv2dGraph(info, fused)),
       inputs,
     );
-    return output(backend, [...info.outShape], values);
+    return outputFromFloats(backend, [...info.outShape], values);
   };
 }
 
@@ -129,9 +107,9 @@ function depthwiseConv2d(args: KernelArgs): tf.TensorInfo {
   const values = backend.ops.run(
     `DepthwiseConv2dNative${geometryKey(info)}`,
     () => depthwiseConv2dGraph(info),
-    [floatsOf(backend, x), floatsOf(backend, filter)],
+    [readFloats(backend, x), readFloats(backend, filter)],
   );
-  return output(backend, [...info.outShape], values);
+  return outputFromFloats(backend, [...info.outShape], values);
 }
 
 function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
@@ -144,9 +122,9 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const values = backend.ops.run(
     `Conv2DBackpropInput${geometryKey(info)}`,
     () => conv2dBackpropInputGraph(info),
-    [floatsOf(backend, dy), floatsOf(backend, filter)],
+    [readFloats(backend, dy), readFloats(backend, filter)],
   );
-  return output(backend, [...info.inShape], values);
+  return outputFromFloats(backend, [...info.inShape], values);
 }
 
 function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
@@ -159,9 +137,9 @@ function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const values = backend.ops.run(
     `Conv2DBackpropFilter${geometryKey(info)}`,
     () => conv2dBackpropFilterGraph(info),
-    [floatsOf(backend, x), floatsOf(backend, dy)],
+    [readFloats(backend, x), readFloats(backend, dy)],
   );
-  return output(backend, [...info.filterShape], values);
+  return outputFromFloats(backend, [...info.filterShape], values);
 }
 
 export const CONV_KERNELS: readonly tf.KernelConfig[] = [

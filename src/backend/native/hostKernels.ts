@@ -1,27 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
+import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
-import { allFloat32, floatsOf, nativeKernel, onCpu, output } from './nativeKernelArgs';
+import { allFloat32, nativeKernel, onCpu, poolInfo } from './nativeKernelArgs';
 
 // Kernels whose cpu versions spend most of their time on per-element index arithmetic, rewritten
 // as plain loops over NHWC strides: profiling a tiny meta-learning step on the cpu kernels put
 // AvgPoolGrad at 14% of the step, MaxPoolGrad at 3% (one call) and Slice at 1.5% (six calls).
-
-type Shape4D = [number, number, number, number];
-
-function poolInfo(args: KernelArgs, inputShape: number[]): tf.backend_util.Conv2DInfo {
-  const attrs = args.attrs as unknown as tf.AvgPoolGradAttrs & {
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  };
-  return tf.backend_util.computePool2DInfo(
-    inputShape as Shape4D,
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
-}
 
 /** One pooling window: its output position and the in-bounds input rows and columns it covers. */
 interface PoolWindow {
@@ -60,7 +45,7 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   if (!allFloat32(dy, input)) return onCpu('AvgPoolGrad', args);
   const backend = args.backend as NativeBackend;
   const info = poolInfo(args, input.shape);
-  const g = floatsOf(backend, dy);
+  const g = readFloats(backend, dy);
   const dx = new Float32Array(input.shape.reduce((a, b) => a * b, 1));
   const { inHeight, inWidth, inChannels: c } = info;
   forEachWindow(info, ({ n, out, y0, y1, x0, x1 }) => {
@@ -73,7 +58,7 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
         for (let ch = 0; ch < c; ch++) dx[dst + ch]! += g[out + ch]! * weight;
       }
   });
-  return output(backend, [...input.shape], dx);
+  return outputFromFloats(backend, [...input.shape], dx);
 }
 
 /**
@@ -85,8 +70,8 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   if (!allFloat32(dy, input)) return onCpu('MaxPoolGrad', args);
   const backend = args.backend as NativeBackend;
   const info = poolInfo(args, input.shape);
-  const g = floatsOf(backend, dy);
-  const xs = floatsOf(backend, input);
+  const g = readFloats(backend, dy);
+  const xs = readFloats(backend, input);
   const dx = new Float32Array(xs.length);
   const { inHeight, inWidth, inChannels: c } = info;
   forEachWindow(info, ({ n, out, y0, y1, x0, x1 }) => {
@@ -101,7 +86,7 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
       if (best >= 0) dx[best]! += g[out + ch]!;
     }
   });
-  return output(backend, [...input.shape], dx);
+  return outputFromFloats(backend, [...input.shape], dx);
 }
 
 /** Slice as copies of contiguous runs (the innermost axes the slice keeps whole). */
@@ -162,8 +147,8 @@ function comparison(kernelName: string, compare: Comparison) {
     if (!allFloat32(a, b) || !(scalarB || tf.util.arraysEqual(a.shape, b.shape)))
       return onCpu(kernelName, args);
     const backend = args.backend as NativeBackend;
-    const xs = floatsOf(backend, a);
-    const ys = floatsOf(backend, b);
+    const xs = readFloats(backend, a);
+    const ys = readFloats(backend, b);
     const out = new Uint8Array(xs.length);
     if (scalarB) {
       const y = ys[0]!;
@@ -185,11 +170,11 @@ function select(args: KernelArgs): tf.TensorInfo {
     return onCpu('Select', args);
   const backend = args.backend as NativeBackend;
   const c = backend.readSync(condition.dataId) as Uint8Array;
-  const xs = floatsOf(backend, t);
-  const ys = floatsOf(backend, e);
+  const xs = readFloats(backend, t);
+  const ys = readFloats(backend, e);
   const out = new Float32Array(xs.length);
   for (let i = 0; i < out.length; i++) out[i] = c[i] ? xs[i]! : ys[i]!;
-  return output(backend, [...t.shape], out);
+  return outputFromFloats(backend, [...t.shape], out);
 }
 
 export const HOST_KERNELS: readonly tf.KernelConfig[] = [

@@ -1,23 +1,23 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
+import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
 import {
   allFloat32,
-  floatsOf,
+  fusedEpilogue,
   keyOf,
   MIN_NATIVE_MACS,
   nativeKernel,
   onCpu,
-  output,
 } from './nativeKernelArgs';
-import { GRAPH_ACTIVATIONS, matMulGraph, type Epilogue, type FusedActivation } from './opGraphs';
+import { matMulGraph } from './opGraphs';
 
 interface Product {
   outShape: number[];
   macs: number;
 }
 
-/** tfjs's output shape of a (batched, broadcast) matmul, or undefined if it would throw. */
+/** tfjs's output shape of a (batched, broadcast) matmul and its multiply-adds; throws as tfjs would. */
 function productOf(a: number[], b: number[], transposeA: boolean, transposeB: boolean): Product {
   const [m, k] = transposeA ? [a.at(-1)!, a.at(-2)!] : [a.at(-2)!, a.at(-1)!];
   const n = transposeB ? b.at(-2)! : b.at(-1)!;
@@ -37,9 +37,9 @@ function batchMatMul(args: KernelArgs): tf.TensorInfo {
   const values = backend.ops.run(
     `BatchMatMul${keyOf(a.shape, b.shape, transposeA, transposeB)}`,
     () => matMulGraph(a.shape, b.shape, transposeA, transposeB, outShape),
-    [floatsOf(backend, a), floatsOf(backend, b)],
+    [readFloats(backend, a), readFloats(backend, b)],
   );
-  return output(backend, outShape, values);
+  return outputFromFloats(backend, outShape, values);
 }
 
 function fusedMatMul(args: KernelArgs): tf.TensorInfo {
@@ -52,29 +52,19 @@ function fusedMatMul(args: KernelArgs): tf.TensorInfo {
   };
   const { transposeA, transposeB, activation, leakyreluAlpha } =
     args.attrs as unknown as tf._FusedMatMulAttrs;
-  if (
-    preluActivationWeights != null ||
-    !GRAPH_ACTIVATIONS.includes(activation) ||
-    !allFloat32(a, b, bias) ||
-    a.shape.length < 2 ||
-    b.shape.length < 2
-  )
+  const fused = fusedEpilogue({ bias, preluActivationWeights, activation, leakyreluAlpha });
+  if (!fused || !allFloat32(a, b, bias) || a.shape.length < 2 || b.shape.length < 2)
     return onCpu('_FusedMatMul', args);
   const { outShape, macs } = productOf(a.shape, b.shape, transposeA, transposeB);
   if (macs < MIN_NATIVE_MACS) return onCpu('_FusedMatMul', args);
-  const fused: Epilogue = {
-    biasShape: bias ? [...bias.shape] : undefined,
-    activation: activation as FusedActivation,
-    leakyreluAlpha,
-  };
-  const inputs = [floatsOf(backend, a), floatsOf(backend, b)];
-  if (bias) inputs.push(floatsOf(backend, bias));
+  const inputs = [readFloats(backend, a), readFloats(backend, b)];
+  if (bias) inputs.push(readFloats(backend, bias));
   const values = backend.ops.run(
     `_FusedMatMul${keyOf(a.shape, b.shape, transposeA, transposeB, fused)}`,
     () => matMulGraph(a.shape, b.shape, transposeA, transposeB, outShape, fused),
     inputs,
   );
-  return output(backend, outShape, values);
+  return outputFromFloats(backend, outShape, values);
 }
 
 export const MATMUL_KERNELS: readonly tf.KernelConfig[] = [

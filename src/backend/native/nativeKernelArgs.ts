@@ -1,23 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
-import type { NativeBackend } from './nativeBackend';
 import { NATIVE_BACKEND } from './nativeBackend';
+import { GRAPH_ACTIVATIONS, type Epilogue, type FusedActivation } from './opGraphs';
 
 /**
  * Below this many multiply-adds an op stays on the cpu kernel: a session run costs tens of
  * microseconds, as much as the cpu backend's loops spend on ~10^5 multiply-adds.
  */
 export const MIN_NATIVE_MACS = 1 << 16;
-
-/** A float32 tensor's values as a Float32Array (the cpu storage's own array, not a copy). */
-export function floatsOf(backend: NativeBackend, info: tf.TensorInfo): Float32Array {
-  const values = backend.readSync(info.dataId);
-  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
-}
-
-export function output(backend: NativeBackend, shape: number[], values: Float32Array) {
-  return backend.makeTensorInfo(shape, 'float32', values);
-}
 
 /** The cpu backend's own kernel for this call: for dtypes, layouts and sizes left to it. */
 export function onCpu(kernelName: string, args: KernelArgs): tf.TensorInfo {
@@ -44,5 +34,52 @@ export function nativeKernel(
     kernelName,
     backendName: NATIVE_BACKEND,
     kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+  };
+}
+
+/** A conv's or pool's cache key part: shapes, strides, dilations and pads. */
+export function geometryKey(info: tf.backend_util.Conv2DInfo): string {
+  const p = info.padInfo;
+  return keyOf(
+    info.inShape,
+    info.filterShape,
+    [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth],
+    [p.top, p.bottom, p.left, p.right],
+  );
+}
+
+/** A pooling kernel's geometry over an NHWC input (its attrs: filterSize, strides, pad, ...). */
+export function poolInfo(args: KernelArgs, inputShape: number[]): tf.backend_util.Conv2DInfo {
+  const attrs = args.attrs as unknown as tf.AvgPoolAttrs & {
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  return tf.backend_util.computePool2DInfo(
+    inputShape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
+/** The inputs and attributes of tfjs's fused kernels (FusedConv2D, _FusedMatMul, ...). */
+export interface FusedCall {
+  bias?: tf.TensorInfo;
+  preluActivationWeights?: tf.TensorInfo;
+  activation: string;
+  leakyreluAlpha?: number;
+}
+
+/**
+ * The bias and activation a fused kernel's graph applies, or undefined where the cpu kernel must
+ * run the call (prelu, which has its own weights, and activations the graph lacks).
+ */
+export function fusedEpilogue(call: FusedCall): Epilogue | undefined {
+  if (call.preluActivationWeights != null || !GRAPH_ACTIVATIONS.includes(call.activation)) return;
+  return {
+    biasShape: call.bias ? [...call.bias.shape] : undefined,
+    activation: call.activation as FusedActivation,
+    leakyreluAlpha: call.leakyreluAlpha,
   };
 }

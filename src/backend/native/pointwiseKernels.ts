@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OnnxGraphBuilder } from '../../export/onnxGraph';
 import type { KernelArgs } from '../kernels/kernelCalls';
+import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
 import { broadcastBinary, reduceAxes, type Reduction } from './broadcastLoop';
-import { allFloat32, floatsOf, keyOf, nativeKernel, onCpu, output } from './nativeKernelArgs';
+import { allFloat32, geometryKey, keyOf, nativeKernel, onCpu, poolInfo } from './nativeKernelArgs';
 import { pointwiseGraph, poolGraph } from './opGraphs';
 
 /**
@@ -32,12 +33,10 @@ function runPointwise(
   const values = backend.ops.run(
     kernelName + keyOf(shapes, key),
     () => pointwiseGraph(shapes, outShape, build),
-    infos.map((t) => floatsOf(backend, t)),
+    infos.map((t) => readFloats(backend, t)),
   );
-  return output(backend, outShape, values);
+  return outputFromFloats(backend, outShape, values);
 }
-
-const config = nativeKernel;
 
 /** The same binary ops in JS, for broadcasts too small for a session run. */
 const BINARY_JS: Record<string, (x: number, y: number) => number> = {
@@ -63,7 +62,7 @@ const BINARY: Record<string, Build> = {
 };
 
 function binary(kernelName: string, build: Build): tf.KernelConfig {
-  return config(kernelName, (args) => {
+  return nativeKernel(kernelName, (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const js = BINARY_JS[kernelName];
@@ -76,14 +75,14 @@ function binary(kernelName: string, build: Build): tf.KernelConfig {
       // The cpu kernel's broadcasting path converts every index to coordinates and back.
       const backend = args.backend as NativeBackend;
       const values = broadcastBinary(
-        floatsOf(backend, a),
+        readFloats(backend, a),
         a.shape,
-        floatsOf(backend, b),
+        readFloats(backend, b),
         b.shape,
         outShape,
         js,
       );
-      return output(backend, outShape, values);
+      return outputFromFloats(backend, outShape, values);
     }
     return runPointwise(kernelName, args, [a, b], outShape, null, build);
   });
@@ -106,13 +105,13 @@ const UNARY: Record<string, Build> = {
 };
 
 function unary(kernelName: string, build: Build): tf.KernelConfig {
-  return config(kernelName, (args) => {
+  return nativeKernel(kernelName, (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     return runPointwise(kernelName, args, [x], [...x.shape], null, build);
   });
 }
 
-const leakyRelu = config('LeakyRelu', (args) => {
+const leakyRelu = nativeKernel('LeakyRelu', (args) => {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const { alpha } = args.attrs as unknown as tf.LeakyReluAttrs;
   return runPointwise('LeakyRelu', args, [x], [...x.shape], alpha, (b, [v]) =>
@@ -120,7 +119,7 @@ const leakyRelu = config('LeakyRelu', (args) => {
   );
 });
 
-const addN = config('AddN', (args) => {
+const addN = nativeKernel('AddN', (args) => {
   const inputs = args.inputs as unknown as tf.TensorInfo[];
   const list = Array.isArray(inputs) ? inputs : Object.values(args.inputs as object);
   const infos = list as tf.TensorInfo[];
@@ -129,7 +128,7 @@ const addN = config('AddN', (args) => {
   );
 });
 
-const softmax = config('Softmax', (args) => {
+const softmax = nativeKernel('Softmax', (args) => {
   const { logits } = args.inputs as { logits: tf.TensorInfo };
   const { dim } = args.attrs as unknown as tf.SoftmaxAttrs;
   const axis = dim < 0 ? dim + logits.shape.length : dim;
@@ -145,7 +144,7 @@ function reduction(
   axisAttr: string,
   kind: Reduction,
 ): tf.KernelConfig {
-  return config(kernelName, (args) => {
+  return nativeKernel(kernelName, (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const attrs = args.attrs as Record<string, unknown>;
     const keepDims = Boolean(attrs.keepDims);
@@ -155,7 +154,11 @@ function reduction(
     const backend = args.backend as NativeBackend;
     // The threshold is on the elements read: a full reduction has one output element.
     if (sizeOf(x.shape) < MIN_NATIVE_ELEMENTS)
-      return output(backend, outShape, reduceAxes(floatsOf(backend, x), x.shape, axes, kind));
+      return outputFromFloats(
+        backend,
+        outShape,
+        reduceAxes(readFloats(backend, x), x.shape, axes, kind),
+      );
     const shape = [...x.shape];
     const build: Build = (b, [v]) =>
       onnxOp === 'ReduceSum'
@@ -166,44 +169,30 @@ function reduction(
     const values = backend.ops.run(
       kernelName + keyOf(shape, axes),
       () => pointwiseGraph([shape], keptShape, build),
-      [floatsOf(backend, x)],
+      [readFloats(backend, x)],
     );
-    return output(backend, outShape, values);
+    return outputFromFloats(backend, outShape, values);
   });
 }
 
-const avgPool = config('AvgPool', (args) => {
+const avgPool = nativeKernel('AvgPool', (args) => {
   const { x } = args.inputs as { x: tf.TensorInfo };
-  const attrs = args.attrs as unknown as tf.AvgPoolAttrs;
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = poolInfo(args, x.shape);
   if (!allFloat32(x) || sizeOf(x.shape) < MIN_NATIVE_ELEMENTS) return onCpu('AvgPool', args);
   const backend = args.backend as NativeBackend;
-  const p = info.padInfo;
   const values = backend.ops.run(
-    'AvgPool' +
-      keyOf(
-        info.inShape,
-        [info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth],
-        [p.top, p.bottom, p.left, p.right],
-      ),
+    'AvgPool' + geometryKey(info),
     () => poolGraph(info, 'AveragePool'),
-    [floatsOf(backend, x)],
+    [readFloats(backend, x)],
   );
-  return output(backend, [...info.outShape], values);
+  return outputFromFloats(backend, [...info.outShape], values);
 });
 
 /**
  * ResizeBilinear as ONNX Resize (linear) on the NHWC tensor itself, sizes [N, h, w, C]; tfjs's
  * alignCorners and halfPixelCenters are ONNX's align_corners and half_pixel transforms.
  */
-const resizeBilinear = config('ResizeBilinear', (args) => {
+const resizeBilinear = nativeKernel('ResizeBilinear', (args) => {
   const { images } = args.inputs as { images: tf.TensorInfo };
   const { alignCorners, halfPixelCenters, size } = args.attrs as unknown as tf.ResizeBilinearAttrs;
   const [n, , , c] = images.shape;
