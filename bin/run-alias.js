@@ -4,5 +4,5 @@ const { runAlias } = require('../dist/cli/alias.js');
 const { runAsProcess } = require('../dist/cli/process.js');
 
 module.exports = function runAliasBin(command) {
-  runAsProcess(() => runAlias(command, process.argv.slice(2)));
+  runAsProcess(() => runAlias(command, process.argv.slice(2)), true);
 };

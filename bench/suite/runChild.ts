@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { MALLOC_TUNABLES, shouldRelaunch } from '../../src/cli/mallocRelaunch';
 import * as path from 'node:path';
 import type { CaseArgs, CaseName, CaseReport, CaseTypes } from './caseTypes';
 
@@ -64,6 +65,13 @@ function findReport<N extends CaseName>(stdout: string): CaseReport<N> | undefin
   return undefined;
 }
 
+/** This environment as the CLI's bin scripts would run a command in it. */
+function cliEnvironment(): NodeJS.ProcessEnv {
+  return shouldRelaunch(process.env)
+    ? { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES }
+    : process.env;
+}
+
 /**
  * Runs one case in a child process (`node --import tsx bench/suite/case.ts NAME ARGS`) and reads
  * its report. A child still running after `timeoutSeconds` is killed; `timeoutWhy` says whose
@@ -79,7 +87,9 @@ export function runChild<N extends CaseName>(
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', CASE_SCRIPT, name, JSON.stringify(args)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Under the malloc tunables the CLI runs with (src/cli/mallocRelaunch.ts), so the figures
+    // are what a user's command gets.
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: cliEnvironment() },
   );
   let stdout = '';
   let stderrTail = '';

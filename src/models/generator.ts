@@ -9,6 +9,7 @@ import { ResBlockUp } from './layers/resBlockUp';
 import { SelfAttention } from './layers/selfAttention';
 import { SNConv2D } from './layers/snConv2d';
 import { SNDense } from './layers/snDense';
+import { leakyRelu } from './layers/leakyRelu';
 
 /** One stage of the generator and, for AdaIN stages, how many psi entries it takes. */
 export interface GeneratorStage {
@@ -206,7 +207,7 @@ export class Generator extends ModuleLayer {
         h = layer.call(takes > 0 ? [h, slices[next++]!] : h, kwargs) as tf.Tensor;
       }
       const [[mean, std]] = splitAdainParams(slices[next]!, [h.shape[3]!]);
-      h = tf.leakyRelu(adaptiveInstanceNorm(h as tf.Tensor4D, mean!, std!), this.config.leakySlope);
+      h = leakyRelu(adaptiveInstanceNorm(h as tf.Tensor4D, mean!, std!), this.config.leakySlope);
       const rgb = this.outConv.call(h, kwargs);
       return this.config.outputActivation === 'sigmoid' ? tf.sigmoid(rgb) : tf.tanh(rgb);
     });

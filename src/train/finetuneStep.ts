@@ -8,6 +8,7 @@ import type { Generator } from '../models/generator';
 import type { AdamSettings } from './columnAdam';
 import { applyInOrder, variablesOf } from './gradients';
 import { hingeGradients } from './hingeGradients';
+import { adamOptimizer } from './adamOptimizer';
 
 export interface FinetuneNetworks {
   /** In fine-tuning mode: psi' replaces P·ê (Generator.enterFinetuning). */
@@ -75,10 +76,8 @@ export class FinetuneLearner {
     const { generator, discriminator } = networks;
     if (generator.mode !== 'finetune' || discriminator.mode !== 'finetune')
       throw new Error('FinetuneLearner needs G and D in fine-tuning mode (enterFinetuning)');
-    const adam = ({ learningRate, beta1, beta2, epsilon }: AdamSettings) =>
-      tf.train.adam(learningRate, beta1, beta2, epsilon);
-    this.gOptimizer = adam(settings.generator);
-    this.dOptimizer = adam(settings.discriminator);
+    this.gOptimizer = adamOptimizer(settings.generator);
+    this.dOptimizer = adamOptimizer(settings.discriminator);
     this.gVars = variablesOf(generator.trainableWeights);
     this.dVars = variablesOf(discriminator.trainableWeights);
   }

@@ -4,10 +4,20 @@ import * as tf from '@tensorflow/tfjs';
 export const variablesOf = (weights: { read(): tf.Tensor }[]): tf.Variable[] =>
   weights.map((w) => w.read() as tf.Variable);
 
-/** sqrt of the sum of squares of every gradient: what gradient clipping compares to its limit. */
+/**
+ * sqrt of the sum of squares of every gradient: what gradient clipping compares to its limit.
+ * Each sum of squares is g·g as one [1, n] x [n, 1] product: a single read of g, where
+ * sum(square(g)) writes a squared copy first (0.35 s a paper step on native).
+ */
 export function globalNorm(grads: tf.Tensor[]): number {
   if (grads.length === 0) return 0;
-  return tf.tidy(() => tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))).dataSync()[0]!);
+  return tf.tidy(() => {
+    const squares = grads.map((g) => {
+      const row = tf.reshape(g, [1, -1]);
+      return tf.reshape(tf.matMul(row, row, false, true), []);
+    });
+    return tf.sqrt(tf.addN(squares)).dataSync()[0]!;
+  });
 }
 
 /**

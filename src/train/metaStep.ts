@@ -12,6 +12,7 @@ import type { EpisodeBatch } from '../data/episodes/sampler';
 import { ColumnAdam, type AdamSettings } from './columnAdam';
 import { applyInOrder, globalNorm, variablesOf } from './gradients';
 import { hingeGradients } from './hingeGradients';
+import { adamOptimizer } from './adamOptimizer';
 
 export interface MetaNetworks {
   embedder: Embedder;
@@ -72,10 +73,8 @@ export class MetaLearner {
     readonly settings: MetaStepSettings,
   ) {
     const { embedder, generator, discriminator } = networks;
-    const adam = ({ learningRate, beta1, beta2, epsilon }: AdamSettings) =>
-      tf.train.adam(learningRate, beta1, beta2, epsilon);
-    this.egOptimizer = adam(settings.embedderGenerator);
-    this.dOptimizer = adam(settings.discriminator);
+    this.egOptimizer = adamOptimizer(settings.embedderGenerator);
+    this.dOptimizer = adamOptimizer(settings.discriminator);
     this.w = discriminator.projectionMatrix.read() as tf.Variable;
     this.eVars = variablesOf(embedder.trainableWeights);
     this.gVars = variablesOf(generator.trainableWeights);

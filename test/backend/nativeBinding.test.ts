@@ -50,7 +50,7 @@ test('a load with a bad module, or another version, is a clear error', () => {
 });
 
 test('OpSessions caches by key, evicts the least recently used, and resets on a thread change', () => {
-  const ops = new OpSessions(1, 2);
+  const ops = new OpSessions(1, undefined, 2);
   const relu = () => pointwiseGraph([[3]], [3], (b, [x]) => b.node('Relu', [x!]));
   const neg = () => pointwiseGraph([[3]], [3], (b, [x]) => b.node('Neg', [x!]));
   const x = Float32Array.from([-1, 0, 2]);

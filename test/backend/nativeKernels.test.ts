@@ -136,6 +136,30 @@ describe('Conv2D and both of its gradients match the cpu backend', () => {
 });
 
 test.each([
+  ['the GEMM path', 128],
+  ['the conv path', 10],
+])('a filter gradient run in batch chunks (%s) matches the cpu backend', async (_, out) => {
+  const backend = nativeBackendInstance()!;
+  const budget = backend.filterGradientPatchBytes;
+  // Patches of one sample: 9·9·3·9 floats, 8748 bytes; two samples fit, three do not.
+  backend.filterGradientPatchBytes = 20000;
+  try {
+    const x = seededTensor([5, 9, 9, 3], 47) as tf.Tensor4D;
+    const dy = seededTensor([5, 9, 9, out], 48) as tf.Tensor4D;
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, out] };
+    const { errors, runs } = await compare(
+      () => [tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor],
+      ['Conv2DBackpropFilter'],
+    );
+    // Chunks of 2, 2 and 1 samples.
+    expect(runs).toBe(3);
+    expect(errors[0]).toBeLessThan(TOLERANCE);
+  } finally {
+    backend.filterGradientPatchBytes = budget;
+  }
+});
+
+test.each([
   [1, [2, 19, 17, 6], 10],
   [2, [2, 19, 17, 6], 10],
   [3, [2, 19, 17, 6], 10],
@@ -283,13 +307,77 @@ test('one session per (op, shape, attributes): repeated calls reuse it', async (
   const ops = nativeBackendInstance()!.ops;
   const x = seededTensor([1, 32, 32, 8], 23) as tf.Tensor4D;
   const w = seededTensor([3, 3, 8, 8], 24) as tf.Tensor4D;
+  const other = seededTensor([3, 3, 8, 8], 124) as tf.Tensor4D;
   tf.tidy(() => tf.conv2d(x, w, 1, 'same'));
   const made = ops.created;
-  for (let i = 0; i < 3; i++) tf.tidy(() => tf.conv2d(x, w, 1, 'same'));
+  // Another filter: the same session.
+  tf.tidy(() => tf.conv2d(x, other, 1, 'same'));
   expect(ops.created).toBe(made);
-  tf.tidy(() => tf.conv2d(x, w, 2, 'same'));
+  // w again: one session with w baked in, then reused.
+  for (let i = 0; i < 3; i++) tf.tidy(() => tf.conv2d(x, w, 1, 'same'));
   expect(ops.created).toBe(made + 1);
+  tf.tidy(() => tf.conv2d(x, other, 2, 'same'));
+  expect(ops.created).toBe(made + 2);
+  tf.dispose(other);
   await tf.setBackend('cpu');
+});
+
+/**
+ * Runs `run` `rounds` times on native against its cpu result; checks that `added` sessions were
+ * made, and that disposing the filter drops all but `kept` of them (the baked ones go with it).
+ */
+async function bakedFilterRounds(
+  run: () => tf.Tensor[],
+  filter: tf.Tensor,
+  rounds: number,
+  added: number,
+  kept: number,
+): Promise<void> {
+  const ops = nativeBackendInstance()!.ops;
+  const [cpu] = await runOnBackends(['cpu'], run);
+  await tf.setBackend('native');
+  const sessions = ops.size;
+  const outs = Array.from({ length: rounds }, () => tf.tidy(run));
+  expect(ops.size).toBe(sessions + added);
+  for (const round of outs)
+    round.forEach((t, i) => expect(relativeError(t.dataSync(), cpu![i]!)).toBeLessThan(TOLERANCE));
+  tf.dispose(outs.flat());
+  filter.dispose();
+  expect(ops.size).toBe(sessions + kept);
+  await tf.setBackend('cpu');
+}
+
+test('a filter used again is baked into its session, and that session goes with it', async () => {
+  const x = seededTensor([1, 24, 24, 16], 125) as tf.Tensor4D;
+  const w = seededTensor([3, 3, 16, 32], 126) as tf.Tensor4D;
+  const bias = seededTensor([32], 127);
+  // The first conv takes w as an input; the fused one and both of the next round have it baked.
+  await bakedFilterRounds(
+    () => [
+      tf.conv2d(x, w, 1, 'same'),
+      tf.fused.conv2d({ x, filter: w, strides: 1, pad: 'same', bias, activation: 'relu' }),
+    ],
+    w,
+    2,
+    3,
+    1,
+  );
+  tf.dispose([x, bias]);
+});
+
+test('an input gradient whose filter comes again runs with it baked in', async () => {
+  const dy = seededTensor([2, 20, 20, 24], 128) as tf.Tensor4D;
+  const w = seededTensor([3, 3, 12, 24], 129) as tf.Tensor4D;
+  const attrs = { inputShape: [2, 20, 20, 12], strides: [1, 1], pad: 'same', dataFormat: 'NHWC' };
+  // The first run's session takes w as an input; the second makes one with it baked.
+  await bakedFilterRounds(
+    () => [tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, attrs) as tf.Tensor],
+    w,
+    3,
+    2,
+    1,
+  );
+  dy.dispose();
 });
 
 test('the tensor count stays flat across native kernel calls', async () => {
@@ -437,29 +525,34 @@ describe('pointwise kernels match the cpu backend', () => {
     ['3x3, stride 2, same', 3, 2, 'same'],
     ['3x3, stride 1, same', 3, 1, 'same'],
     ['2x2, stride 1, valid', 2, 1, 'valid'],
-  ] as const)('AvgPool, MaxPool and their gradients: %s', async (_, size, stride, pad) => {
-    const x = seededTensor([2, 33, 32, 8], 35) as tf.Tensor4D;
-    // All inputs negative in one sample: wasm's MaxPoolGrad goes wrong there.
-    const shifted = tf.concat([tf.slice(x, [0], [1]), tf.sub(tf.slice(x, [1], [1]), 2)]);
-    const avgPool = (a: tf.Tensor) => tf.avgPool(a as tf.Tensor4D, size, stride, pad);
-    const maxPool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad);
-    const [avg, max] = [avgPool(shifted), maxPool(shifted)].map((t) => seededTensor(t.shape, 36));
-    const avgGrad = () => tf.grads((a: tf.Tensor) => tf.sum(tf.mul(avgPool(a), avg!)))([shifted]);
-    const { errors } = await compare(() => {
-      const [dMax] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a), max!)))([shifted]);
-      return [avgPool(shifted), maxPool(shifted), dMax!, ...(pad === 'valid' ? avgGrad() : [])];
-    });
-    for (const e of errors) expect(e).toBeLessThan(TOLERANCE);
-    // With padding the cpu kernel's AvgPoolGrad divides by the full window, where its forward
-    // divides by the in-bounds count; so native's gradient is checked as the forward's adjoint:
-    // <avgPool(x), w> = <x, avgPool'(w)>.
-    await tf.setBackend('native');
-    const [adjoint] = avgGrad();
-    const viaGradient = tf.sum(tf.mul(shifted, adjoint!)).dataSync()[0]!;
-    await tf.setBackend('cpu');
-    const viaForward = tf.sum(tf.mul(avgPool(shifted), avg!)).dataSync()[0]!;
-    expect(Math.abs(viaGradient - viaForward)).toBeLessThan(1e-4 * Math.abs(viaForward) + 1e-4);
-  });
+    // Windows that tile the input exactly: the gradient's store-only path.
+    ['2x2, stride 2, tiling 32x32', 2, 2, 'valid', 32],
+  ] as const)(
+    'AvgPool, MaxPool and their gradients: %s',
+    async (_, size, stride, pad, height: number = 33) => {
+      const x = seededTensor([2, height, 32, 8], 35) as tf.Tensor4D;
+      // All inputs negative in one sample: wasm's MaxPoolGrad goes wrong there.
+      const shifted = tf.concat([tf.slice(x, [0], [1]), tf.sub(tf.slice(x, [1], [1]), 2)]);
+      const avgPool = (a: tf.Tensor) => tf.avgPool(a as tf.Tensor4D, size, stride, pad);
+      const maxPool = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, size, stride, pad);
+      const [avg, max] = [avgPool(shifted), maxPool(shifted)].map((t) => seededTensor(t.shape, 36));
+      const avgGrad = () => tf.grads((a: tf.Tensor) => tf.sum(tf.mul(avgPool(a), avg!)))([shifted]);
+      const { errors } = await compare(() => {
+        const [dMax] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(maxPool(a), max!)))([shifted]);
+        return [avgPool(shifted), maxPool(shifted), dMax!, ...(pad === 'valid' ? avgGrad() : [])];
+      });
+      for (const e of errors) expect(e).toBeLessThan(TOLERANCE);
+      // With padding the cpu kernel's AvgPoolGrad divides by the full window, where its forward
+      // divides by the in-bounds count; so native's gradient is checked as the forward's adjoint:
+      // <avgPool(x), w> = <x, avgPool'(w)>.
+      await tf.setBackend('native');
+      const [adjoint] = avgGrad();
+      const viaGradient = tf.sum(tf.mul(shifted, adjoint!)).dataSync()[0]!;
+      await tf.setBackend('cpu');
+      const viaForward = tf.sum(tf.mul(avgPool(shifted), avg!)).dataSync()[0]!;
+      expect(Math.abs(viaGradient - viaForward)).toBeLessThan(1e-4 * Math.abs(viaForward) + 1e-4);
+    },
+  );
 
   test.each([
     ['half-pixel centres, x2', [32, 32], false, true],
@@ -489,6 +582,13 @@ describe('pointwise kernels match the cpu backend', () => {
       tf.where(tf.greater(x, 0), x, y),
       tf.where(tf.greater(x, 0), x, tf.mul(y, 0.2)),
     ]);
+    for (const e of errors) expect(e).toBe(0);
+  });
+
+  test('SplitV, on the channel axis and on the batch axis', async () => {
+    const x = seededTensor([2, 33, 32, 8], 46);
+    const { errors } = await compare(() => [...tf.split(x, [3, 5], 3), ...tf.split(x, 2, 0)]);
+    expect(errors).toHaveLength(4);
     for (const e of errors) expect(e).toBe(0);
   });
 

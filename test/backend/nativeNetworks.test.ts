@@ -67,3 +67,26 @@ test('tiny E, G and D: outputs and whole-network gradients match the cpu backend
   for (const g of cpu!.slice(1)) expect(Math.max(...g.map(Math.abs))).toBeGreaterThan(1e-4);
   for (const m of [E, G, D]) m.dispose();
 });
+
+test('tiny G at inference: from the second frame its filters are baked in, the frames unchanged', async () => {
+  await tf.setBackend('native');
+  const G = new Generator(tiny, { seed: 8 });
+  const landmarks = images([1, S, S, 3], 9) as tf.Tensor4D;
+  const embedding = tf.abs(seededTensor([1, tiny.embeddingSize], 10)) as tf.Tensor2D;
+  const frame = () => tf.tidy(() => G.generate(landmarks, embedding).dataSync());
+  const ops = nativeBackendInstance()!.ops;
+  const first = frame();
+  const afterFirst = ops.created;
+  const second = frame();
+  const afterSecond = ops.created;
+  const third = frame();
+  // Spectral norm keeps W / sigma at inference, so the second frame sees the first one's
+  // filters again and bakes them (new sessions), and the third finds those sessions.
+  expect(afterSecond).toBeGreaterThan(afterFirst);
+  expect(ops.created).toBe(afterSecond);
+  expect(relativeError(second, first)).toBeLessThan(1e-4);
+  expect(relativeError(third, first)).toBeLessThan(1e-4);
+  tf.dispose([landmarks, embedding]);
+  G.dispose();
+  await tf.setBackend('cpu');
+});

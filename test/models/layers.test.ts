@@ -8,7 +8,7 @@ import { ResBlockUp } from '../../src/models/layers/resBlockUp';
 import { SelfAttention } from '../../src/models/layers/selfAttention';
 import { SNConv2D } from '../../src/models/layers/snConv2d';
 import { SNDense } from '../../src/models/layers/snDense';
-import { seededTensor } from '../helpers/compare';
+import { maxAbsDiff, seededTensor } from '../helpers/compare';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -77,6 +77,51 @@ describe('spectral normalisation', () => {
       'bias',
     ]);
     tf.dispose([x, a, b]);
+    layer.dispose();
+  });
+});
+
+describe('spectral normalisation at inference', () => {
+  test('reuses W / sigma while W and u stay, and recomputes it when either changes', async () => {
+    const layer = new SNConv2D({ filters: 4, kernelSize: 3, seed: 6 });
+    layer.build([1, 5, 5, 3]);
+    const a = layer.effectiveKernel(false);
+    const again = await tf.profile(() => layer.effectiveKernel(false));
+    const b = again.result as tf.Tensor;
+    // No division, no power iteration: the kept W / sigma, as a clone the caller owns.
+    expect(again.kernels.map((k) => k.name)).not.toContain('RealDiv');
+    expect(maxAbsDiff(a.dataSync(), b.dataSync())).toBe(0);
+    a.dispose();
+    expect(b.isDisposed).toBe(false);
+    const kernel = layer.namedWeights().get('kernel')!;
+    kernel.write(tf.mul(kernel.read(), 2));
+    const c = layer.effectiveKernel(false);
+    // sigma doubles with W: W / sigma is unchanged.
+    expect(maxAbsDiff(c.dataSync(), b.dataSync())).toBeLessThan(1e-5);
+    tf.dispose(layer.call(seededTensor([1, 5, 5, 3], 7), { training: true }));
+    const d = layer.effectiveKernel(false);
+    // u moved: a new estimate of sigma.
+    expect(maxAbsDiff(d.dataSync(), c.dataSync())).toBeGreaterThan(0);
+    tf.dispose([b, c, d]);
+    const count = tf.memory().numTensors;
+    layer.dispose();
+    // The kept kernel goes with the layer, with its weights.
+    expect(tf.memory().numTensors).toBeLessThan(count - 3);
+  });
+
+  test('under a gradient tape, inference still sends gradient to W', () => {
+    const layer = new SNConv2D({ filters: 4, kernelSize: 3, seed: 8 });
+    const x = seededTensor([1, 5, 5, 3], 9);
+    layer.build([1, 5, 5, 3]);
+    tf.dispose(layer.call(x, {})); // the cache is filled
+    const kernel = layer.namedWeights().get('kernel')!.read() as tf.Variable;
+    const { grads } = tf.variableGrads(
+      () => tf.sum(layer.call(x, {}) as tf.Tensor) as tf.Scalar,
+      [kernel],
+    );
+    const g = grads[kernel.name]!;
+    expect(tf.max(tf.abs(g)).dataSync()[0]).toBeGreaterThan(0);
+    tf.dispose([x, g]);
     layer.dispose();
   });
 });

@@ -11,8 +11,18 @@ interface OutputMaker {
   ): tf.TensorInfo;
 }
 
-/** A tensor's values on the host (cpu: its own array; wasm: a copy off the heap). */
+/** Backends that let kernels read a tensor's own array without handing it out (native). */
+interface HostValues {
+  hostValues?(dataId: tf.DataId): unknown;
+}
+
+/**
+ * A tensor's values on the host for a kernel to read (cpu, native: its own array; wasm: a copy
+ * off the heap).
+ */
 export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array {
+  const host = backend as unknown as HostValues;
+  if (host.hostValues) return host.hostValues(info.dataId) as Float32Array;
   return backend.readSync(info.dataId) as Float32Array;
 }
 

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
+import { tiledAvgPoolGrad, tiling } from './tiledPooling';
+import { LEAKY_RELU_GRAD, type LeakyReluGradAttrs } from '../kernels/leakyReluGrad';
 import { allFloat32, nativeKernel, onCpu, poolInfo } from './nativeKernelArgs';
 
 // Kernels whose cpu versions spend most of their time on per-element index arithmetic, rewritten
@@ -46,7 +48,14 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as NativeBackend;
   const info = poolInfo(args, input.shape);
   const g = readFloats(backend, dy);
-  const dx = new Float32Array(input.shape.reduce((a, b) => a * b, 1));
+  const size = input.shape.reduce((a, b) => a * b, 1);
+  if (tiling(info) === 'exact')
+    return outputFromFloats(
+      backend,
+      [...input.shape],
+      tiledAvgPoolGrad(g, info, backend.outputArray(size)),
+    );
+  const dx = backend.outputArray(size).fill(0);
   const { inHeight, inWidth, inChannels: c } = info;
   forEachWindow(info, ({ n, out, y0, y1, x0, x1 }) => {
     const count = (y1 - y0) * (x1 - x0);
@@ -72,7 +81,7 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const info = poolInfo(args, input.shape);
   const g = readFloats(backend, dy);
   const xs = readFloats(backend, input);
-  const dx = new Float32Array(xs.length);
+  const dx = backend.outputArray(xs.length).fill(0);
   const { inHeight, inWidth, inChannels: c } = info;
   forEachWindow(info, ({ n, out, y0, y1, x0, x1 }) => {
     for (let ch = 0; ch < c; ch++) {
@@ -100,7 +109,7 @@ function slice(args: KernelArgs): tf.TensorInfo {
     attrs.size,
   );
   const backend = args.backend as NativeBackend;
-  const xs = backend.readSync(x.dataId) as Float32Array | Int32Array;
+  const xs = backend.hostValues(x.dataId) as Float32Array | Int32Array;
   const shape = x.shape;
   const rank = shape.length;
   const strides = new Array<number>(rank);
@@ -112,7 +121,7 @@ function slice(args: KernelArgs): tf.TensorInfo {
   const cut = whole - 1;
   const total = size.reduce((a, b) => a * b, 1);
   const run = cut >= 0 ? size[cut]! * strides[cut]! : total;
-  const out = new (xs.constructor as Float32ArrayConstructor | Int32ArrayConstructor)(total);
+  const out = xs instanceof Float32Array ? backend.outputArray(total) : new Int32Array(total);
   const index = new Array<number>(Math.max(cut, 0)).fill(0);
   const runs = run === 0 ? 0 : total / run;
   for (let r = 0; r < runs; r++) {
@@ -169,12 +178,61 @@ function select(args: KernelArgs): tf.TensorInfo {
   )
     return onCpu('Select', args);
   const backend = args.backend as NativeBackend;
-  const c = backend.readSync(condition.dataId) as Uint8Array;
-  const xs = readFloats(backend, t);
-  const ys = readFloats(backend, e);
-  const out = new Float32Array(xs.length);
-  for (let i = 0; i < out.length; i++) out[i] = c[i] ? xs[i]! : ys[i]!;
+  const c = backend.hostValues(condition.dataId) as Uint8Array;
+  const xs = bitsOf(readFloats(backend, t));
+  const ys = bitsOf(readFloats(backend, e));
+  const out = backend.outputArray(xs.length);
+  const bits = bitsOf(out);
+  // Branch-free on the float bits: the condition of a LeakyRelu gradient is a coin flip per
+  // element, and a branch on it cost 19 ns an element.
+  for (let i = 0; i < bits.length; i++) bits[i] = ys[i]! ^ ((xs[i]! ^ ys[i]!) & -c[i]!);
   return outputFromFloats(backend, [...t.shape], out);
+}
+
+/** The same memory as 32-bit integers. */
+function bitsOf(values: Float32Array): Int32Array {
+  return new Int32Array(values.buffer, values.byteOffset, values.length);
+}
+
+/** SplitV as slices by the fast Slice above (the cpu SplitV calls the cpu Slice directly). */
+function splitV(args: KernelArgs): tf.TensorInfo[] {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+  const at = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, numOrSizeSplits, at);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((s) => {
+    const size = [...x.shape];
+    size[at] = s;
+    const part = slice({
+      ...args,
+      attrs: { begin: [...begin], size } as unknown as tf.NamedAttrMap,
+    });
+    begin[at]! += s;
+    return part;
+  });
+}
+
+/**
+ * LeakyRelu's gradient in one pass: dy where x > 0, else alpha dy (tfjs's gradient makes a mask,
+ * a product and a select: three passes and a bool tensor). See src/models/layers/leakyRelu.ts.
+ */
+function leakyReluGrad(args: KernelArgs): tf.TensorInfo {
+  const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };
+  const { alpha } = args.attrs as unknown as LeakyReluGradAttrs;
+  if (!allFloat32(dy, x) || !tf.util.arraysEqual(dy.shape, x.shape))
+    throw new Error(`${LEAKY_RELU_GRAD} needs float32 dy and x of one shape`);
+  const backend = args.backend as NativeBackend;
+  const g = readFloats(backend, dy);
+  const xs = readFloats(backend, x);
+  const dx = backend.outputArray(g.length);
+  // alpha as the float32 tfjs multiplies by, so that dy·alpha rounds as tfjs's product does;
+  // (1 - slope) + slope is then exactly 1.
+  const slope = Math.fround(alpha);
+  const gain = 1 - slope;
+  // The slope as arithmetic on the comparison (0 or 1), not a branch on it.
+  for (let i = 0; i < dx.length; i++) dx[i] = g[i]! * (slope + gain * +(xs[i]! > 0));
+  return outputFromFloats(backend, [...x.shape], dx);
 }
 
 export const HOST_KERNELS: readonly tf.KernelConfig[] = [
@@ -182,5 +240,7 @@ export const HOST_KERNELS: readonly tf.KernelConfig[] = [
   nativeKernel('MaxPoolGrad', maxPoolGrad),
   nativeKernel('Slice', slice),
   nativeKernel('Select', select),
+  nativeKernel('SplitV', splitV as never),
+  nativeKernel(LEAKY_RELU_GRAD, leakyReluGrad),
   ...Object.entries(COMPARISONS).map(([name, f]) => nativeKernel(name, comparison(name, f))),
 ];

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { resizeBilinearGradOnHost } from '../kernels/resizeBilinearGrad';
 import { replaceKernels } from '../kernels/replaceKernels';
+import { ADAM_KERNELS } from './adamKernel';
 import { CONV_KERNELS } from './convKernels';
 import { HOST_KERNELS } from './hostKernels';
 import { MATMUL_KERNELS } from './matMulKernels';
@@ -32,5 +33,6 @@ export function registerNativeBackend(threads: number): void {
     ...MATMUL_KERNELS,
     ...POINTWISE_KERNELS,
     ...HOST_KERNELS,
+    ...ADAM_KERNELS,
   ]);
 }

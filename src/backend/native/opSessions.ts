@@ -1,3 +1,4 @@
+import type { BufferPool } from './bufferPool';
 import { loadOrtBinding, type OrtBinding, type OrtNativeSession } from './ortBinding';
 import type { OpGraph } from './opGraphs';
 
@@ -12,7 +13,7 @@ const DEFAULT_CAPACITY = 1024;
 /**
  * onnxruntime sessions for single-op graphs, one per (op, shapes, attributes) key, made on first
  * use and kept (least recently used dropped past `capacity`). Runs are synchronous and write
- * straight into a new Float32Array of this JS realm.
+ * straight into a Float32Array of this JS realm (from `pool` where given).
  */
 export class OpSessions {
   private readonly ort: OrtBinding;
@@ -26,6 +27,7 @@ export class OpSessions {
 
   constructor(
     threads: number,
+    private readonly pool?: BufferPool,
     private readonly capacity = DEFAULT_CAPACITY,
   ) {
     this.ort = loadOrtBinding();
@@ -57,7 +59,8 @@ export class OpSessions {
       feeds[io.name] = new Tensor('float32', inputs[i]!, io.shape);
     });
     const { name, shape } = op.graph.output;
-    const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    const length = shape.reduce((a, b) => a * b, 1);
+    const out = this.pool ? this.pool.take(length) : new Float32Array(length);
     op.session.run(feeds, { [name]: new Tensor('float32', out, shape) }, {});
     this.runs++;
     const kernel = /^[A-Za-z_0-9]*/.exec(key)![0];
@@ -96,6 +99,14 @@ export class OpSessions {
       dropped.session.dispose();
     }
     return op;
+  }
+
+  /** Disposes the session `key` names, if there is one. */
+  drop(key: string): void {
+    const op = this.cache.get(key);
+    if (!op) return;
+    this.cache.delete(key);
+    op.session.dispose();
   }
 
   clear(): void {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModuleLayer, single, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
+import { leakyRelu } from './leakyRelu';
 
 /** The discriminator's extra residual block, without normalisation: x + conv(lrelu(conv(lrelu(x)))). */
 export class PlainResBlock extends ModuleLayer {
@@ -34,8 +35,8 @@ export class PlainResBlock extends ModuleLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: CallArgs): tf.Tensor {
     return tf.tidy(() => {
       const x = single(inputs);
-      let h = this.conv1.call(tf.leakyRelu(x, this.leakySlope), kwargs);
-      h = this.conv2.call(tf.leakyRelu(h, this.leakySlope), kwargs);
+      let h = this.conv1.call(leakyRelu(x, this.leakySlope), kwargs);
+      h = this.conv2.call(leakyRelu(h, this.leakySlope), kwargs);
       return tf.add(x, h);
     });
   }

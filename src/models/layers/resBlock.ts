@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adaptiveInstanceNorm } from './adain';
 import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
+import { leakyRelu } from './leakyRelu';
 
 /**
  * Splits psi [batch, 2*sum(channels)] into (mean, std) pairs of the given channel counts. The std
@@ -63,9 +64,9 @@ export class ResBlock extends ModuleLayer {
       const [x, psi] = inputs as [tf.Tensor4D, tf.Tensor2D];
       const c = x.shape[3];
       const [[m1, s1], [m2, s2]] = splitAdainParams(psi, [c, c]);
-      let h = tf.leakyRelu(adaptiveInstanceNorm(x, m1!, s1!), this.leakySlope);
+      let h = leakyRelu(adaptiveInstanceNorm(x, m1!, s1!), this.leakySlope);
       h = this.conv1.call(h, kwargs) as tf.Tensor4D;
-      h = tf.leakyRelu(adaptiveInstanceNorm(h as tf.Tensor4D, m2!, s2!), this.leakySlope);
+      h = leakyRelu(adaptiveInstanceNorm(h as tf.Tensor4D, m2!, s2!), this.leakySlope);
       return tf.add(this.conv2.call(h, kwargs), x);
     });
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModuleLayer, single, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { avgPool2x } from './resampling';
 import { SNConv2D } from './snConv2d';
+import { leakyRelu } from './leakyRelu';
 
 export interface ResBlockDownArgs {
   filters: number;
@@ -66,8 +67,8 @@ export class ResBlockDown extends ModuleLayer {
     return tf.tidy(() => {
       const x = single(inputs) as tf.Tensor4D;
       const skip = avgPool2x(this.skip.call(x, kwargs) as tf.Tensor4D);
-      let h: tf.Tensor = tf.leakyRelu(x, this.leakySlope);
-      h = tf.leakyRelu(this.conv1.call(h, kwargs), this.leakySlope);
+      let h: tf.Tensor = leakyRelu(x, this.leakySlope);
+      h = leakyRelu(this.conv1.call(h, kwargs), this.leakySlope);
       h = avgPool2x(this.conv2.call(h, kwargs) as tf.Tensor4D);
       return tf.add(skip, h);
     });

@@ -4,6 +4,7 @@ import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { splitAdainParams } from './resBlock';
 import { upsample2x, type UpsamplingMode } from './resampling';
 import { SNConv2D } from './snConv2d';
+import { leakyRelu } from './leakyRelu';
 
 export interface ResBlockUpArgs {
   filters: number;
@@ -70,9 +71,9 @@ export class ResBlockUp extends ModuleLayer {
       const [x, psi] = inputs as [tf.Tensor4D, tf.Tensor2D];
       const [[m1, s1], [m2, s2]] = splitAdainParams(psi, [x.shape[3], this.filters]);
       const skip = this.skip.call(upsample2x(x, this.upsampling), kwargs);
-      let h = tf.leakyRelu(adaptiveInstanceNorm(x, m1!, s1!), this.leakySlope);
+      let h = leakyRelu(adaptiveInstanceNorm(x, m1!, s1!), this.leakySlope);
       h = this.conv1.call(upsample2x(h, this.upsampling), kwargs) as tf.Tensor4D;
-      h = tf.leakyRelu(adaptiveInstanceNorm(h, m2!, s2!), this.leakySlope);
+      h = leakyRelu(adaptiveInstanceNorm(h, m2!, s2!), this.leakySlope);
       return tf.add(skip, this.conv2.call(h, kwargs));
     });
   }

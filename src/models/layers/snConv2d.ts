@@ -25,8 +25,14 @@ export class SNConv2D extends SNKernelLayer {
     return [this.kernelSize, this.kernelSize, inputShape[inputShape.length - 1]!, this.filters];
   }
 
-  protected op(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
-    return tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same');
+  protected op(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+    return tf.fused.conv2d({
+      x: x as tf.Tensor4D,
+      filter: kernel as tf.Tensor4D,
+      strides: 1,
+      pad: 'same',
+      bias,
+    });
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

@@ -20,8 +20,8 @@ export class SNDense extends SNKernelLayer {
     return [inputShape[inputShape.length - 1]!, this.units];
   }
 
-  protected op(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
-    return tf.matMul(x as tf.Tensor2D, kernel as tf.Tensor2D);
+  protected op(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+    return tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel as tf.Tensor2D, bias });
   }
 
   override computeOutputShape(inputShape: Shape): Shape {

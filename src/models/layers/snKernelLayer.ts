@@ -45,8 +45,11 @@ export abstract class SNKernelLayer extends ModuleLayer {
   /** The kernel's shape for an input shape; its last axis is the output channels. */
   protected abstract kernelShape(inputShape: Shape): number[];
 
-  /** The linear map itself, without bias. */
-  protected abstract op(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor;
+  /**
+   * The linear map, plus the bias where given: as one fused op, so that backends add it inside
+   * the conv or matmul (native: a Conv's bias input) instead of in another tensor-sized pass.
+   */
+  protected abstract op(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor;
 
   override build(inputShape: Shape): void {
     const shape = this.kernelShape(inputShape);
@@ -58,6 +61,11 @@ export abstract class SNKernelLayer extends ModuleLayer {
       this.norm = new SpectralNorm(this.kernel, u);
     }
     this.built = true;
+  }
+
+  override dispose(): { refCountAfterDispose: number; numDisposedVariables: number } {
+    this.norm?.dispose();
+    return super.dispose();
   }
 
   /** The bias weight, if the layer has one. */
@@ -72,8 +80,7 @@ export abstract class SNKernelLayer extends ModuleLayer {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: CallArgs): tf.Tensor {
     return tf.tidy(() => {
-      const y = this.op(single(inputs), this.effectiveKernel(isTraining(kwargs)));
-      return this.bias ? tf.add(y, this.bias.read()) : y;
+      return this.op(single(inputs), this.effectiveKernel(isTraining(kwargs)), this.bias?.read());
     });
   }
 }

@@ -16,6 +16,13 @@ function normalize(x: tf.Tensor): tf.Tensor {
  * stored u and changes nothing, so the normalised kernel is the one training ended with.
  */
 export class SpectralNorm {
+  /**
+   * W / sigma as inference last computed it, with the data of the W and u it came from: while
+   * neither changes, inference returns it again instead of dividing every weight anew each
+   * frame, and the native backend can keep the filter inside its conv sessions.
+   */
+  private inference: { kernel: tf.DataId; u: tf.DataId; value: tf.Tensor } | undefined;
+
   constructor(
     private readonly kernel: LayerVariable,
     private readonly u: LayerVariable,
@@ -27,6 +34,27 @@ export class SpectralNorm {
   }
 
   normalizedKernel(training: boolean): tf.Tensor {
+    // Under a gradient tape the kernel must be computed on it, or W would get no gradient.
+    if (training || recordingGradients()) return this.compute(training);
+    const kernel = this.kernel.read().dataId;
+    const u = this.u.read().dataId;
+    const cached = this.inference;
+    // The caller owns what it gets: a clone, which shares the kept tensor's data (so a filter
+    // keeps its identity from frame to frame) and outlives the cache if the caller holds it.
+    if (cached && cached.kernel === kernel && cached.u === u) return tf.clone(cached.value);
+    cached?.value.dispose();
+    const value = tf.keep(this.compute(false));
+    this.inference = { kernel, u, value };
+    return tf.clone(value);
+  }
+
+  /** Frees the kernel kept for inference. */
+  dispose(): void {
+    this.inference?.value.dispose();
+    this.inference = undefined;
+  }
+
+  private compute(training: boolean): tf.Tensor {
     return tf.tidy(() => {
       const w = this.kernel.read();
       const out = w.shape[w.shape.length - 1]!;
@@ -42,4 +70,12 @@ export class SpectralNorm {
       return tf.div(w, sigma);
     });
   }
+}
+
+/** Whether tfjs is recording ops for a gradient (inside tf.grad, variableGrads, ...). */
+function recordingGradients(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth?: number } }).state;
+  if (typeof state.gradientDepth !== 'number')
+    throw new Error("tfjs's engine no longer has state.gradientDepth");
+  return state.gradientDepth > 0;
 }

