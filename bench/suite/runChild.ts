@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { MALLOC_TUNABLES, shouldRelaunch } from '../../src/cli/mallocRelaunch';
+import { shouldRelaunch, withMallocTunables } from '../../src/cli/mallocRelaunch';
 import * as path from 'node:path';
 import type { CaseArgs, CaseName, CaseReport, CaseTypes } from './caseTypes';
 
@@ -67,9 +67,7 @@ function findReport<N extends CaseName>(stdout: string): CaseReport<N> | undefin
 
 /** This environment as the CLI's bin scripts would run a command in it. */
 function cliEnvironment(): NodeJS.ProcessEnv {
-  return shouldRelaunch(process.env)
-    ? { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES }
-    : process.env;
+  return shouldRelaunch(process.env) ? withMallocTunables(process.env) : process.env;
 }
 
 /**

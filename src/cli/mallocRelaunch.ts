@@ -29,6 +29,11 @@ export function shouldRelaunch(
   return env.GLIBC_TUNABLES == null && env[NO_RELAUNCH_ENV] !== '1' && glibc() != null;
 }
 
+/** `env` with MALLOC_TUNABLES as glibc's tunables. */
+export function withMallocTunables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, GLIBC_TUNABLES: MALLOC_TUNABLES };
+}
+
 /** The running C library's glibc version, or undefined (musl, macOS, Windows). */
 export function glibcVersion(): string | undefined {
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } };
@@ -43,7 +48,7 @@ export function glibcVersion(): string | undefined {
 export function relaunchWithMallocTunables(): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
-    env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES },
+    env: withMallocTunables(process.env),
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', () => undefined);

@@ -13,6 +13,7 @@ import {
 } from './nativeKernelArgs';
 import {
   type Epilogue,
+  type OpGraph,
   backpropInputAsConv,
   conv2dBackpropFilterGraph,
   conv2dBackpropInputGraph,
@@ -67,10 +68,32 @@ function conv2d(args: KernelArgs): tf.TensorInfo {
 }
 
 /**
- * A conv (with a fused epilogue and its bias, if any) on onnxruntime. A filter that was a conv's
- * filter before is baked into the session (see conv2dGraph): inference reuses every filter for
- * each frame, while a training step makes new ones each time.
+ * Runs a filter op's graph on onnxruntime: `lead` (x or dy), the filter, then `rest`. Where the
+ * backend says to bake the filter (NativeBackend.shouldBake: a filter seen again by this kind of
+ * kernel, as inference reuses every filter each frame, or a big enough conv), the session is
+ * built with the filter's values inside it and kept until the filter goes.
  */
+function runWithFilter(
+  backend: NativeBackend,
+  kind: string,
+  key: string,
+  filter: tf.TensorInfo,
+  bakeable: boolean,
+  work: number,
+  build: (baked?: Float32Array) => OpGraph,
+  lead: Float32Array,
+  rest: Float32Array[] = [],
+): Float32Array {
+  if (bakeable && backend.shouldBake(kind, filter.dataId, work))
+    return backend.ops.run(
+      backend.bakedKey(filter.dataId, key),
+      () => build(readFloats(backend, filter)),
+      [lead, ...rest],
+    );
+  return backend.ops.run(key, () => build(), [lead, readFloats(backend, filter), ...rest]);
+}
+
+/** A conv (with a fused epilogue and its bias, if any) on onnxruntime. */
 function runConv(
   backend: NativeBackend,
   kernelName: string,
@@ -80,23 +103,17 @@ function runConv(
   fused?: Epilogue,
   bias?: tf.TensorInfo,
 ): tf.TensorInfo {
-  const key = `${kernelName}${geometryKey(info)}${fused ? keyOf(fused) : ''}`;
-  const rest = bias ? [readFloats(backend, bias)] : [];
-  const xs = readFloats(backend, x);
-  let values: Float32Array;
-  if (backend.shouldBake('forward', filter.dataId, macs(info))) {
-    const baked = backend.bakedKey(filter.dataId, key);
-    values = backend.ops.run(baked, () => conv2dGraph(info, fused, readFloats(backend, filter)), [
-      xs,
-      ...rest,
-    ]);
-  } else {
-    values = backend.ops.run(key, () => conv2dGraph(info, fused), [
-      xs,
-      readFloats(backend, filter),
-      ...rest,
-    ]);
-  }
+  const values = runWithFilter(
+    backend,
+    'forward',
+    `${kernelName}${geometryKey(info)}${fused ? keyOf(fused) : ''}`,
+    filter,
+    true,
+    macs(info),
+    (baked) => conv2dGraph(info, fused, baked),
+    readFloats(backend, x),
+    bias ? [readFloats(backend, bias)] : [],
+  );
   return outputFromFloats(backend, [...info.outShape], values);
 }
 
@@ -152,19 +169,16 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const info = convInfo(attrs.inputShape, filter.shape, attrs);
   if (!info || !allFloat32(dy, filter) || macs(info) < MIN_NATIVE_MACS)
     return onCpu('Conv2DBackpropInput', args);
-  const key = `Conv2DBackpropInput${geometryKey(info)}`;
-  const dys = readFloats(backend, dy);
-  const values =
-    backpropInputAsConv(info) && backend.shouldBake('backpropInput', filter.dataId, macs(info))
-      ? backend.ops.run(
-          backend.bakedKey(filter.dataId, key),
-          () => conv2dBackpropInputGraph(info, readFloats(backend, filter)),
-          [dys],
-        )
-      : backend.ops.run(key, () => conv2dBackpropInputGraph(info), [
-          dys,
-          readFloats(backend, filter),
-        ]);
+  const values = runWithFilter(
+    backend,
+    'backpropInput',
+    `Conv2DBackpropInput${geometryKey(info)}`,
+    filter,
+    backpropInputAsConv(info),
+    macs(info),
+    (baked) => conv2dBackpropInputGraph(info, baked),
+    readFloats(backend, dy),
+  );
   return outputFromFloats(backend, [...info.inShape], values);
 }
 
@@ -189,11 +203,11 @@ function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const xs = readFloats(backend, x);
   const dys = readFloats(backend, dy);
   const chunk = filterGradientChunk(info, backend.filterGradientPatchBytes);
+  const xSize = xs.length / info.batchSize;
+  const dySize = dys.length / info.batchSize;
   const run = (n: number, from: number) => {
     const part =
       n === info.batchSize ? info : convInfo([n, ...x.shape.slice(1)], attrs.filterShape, attrs)!;
-    const xSize = xs.length / info.batchSize;
-    const dySize = dys.length / info.batchSize;
     return backend.ops.run(
       `Conv2DBackpropFilter${geometryKey(part)}`,
       () => conv2dBackpropFilterGraph(part),

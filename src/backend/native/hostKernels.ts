@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
-import { tiledAvgPoolGrad, tiling } from './tiledPooling';
+import { tiledAvgPoolGrad, tilesExactly } from './tiledPooling';
 import { LEAKY_RELU_GRAD, type LeakyReluGradAttrs } from '../kernels/leakyReluGrad';
 import { allFloat32, nativeKernel, onCpu, poolInfo } from './nativeKernelArgs';
 
@@ -49,7 +49,7 @@ function avgPoolGrad(args: KernelArgs): tf.TensorInfo {
   const info = poolInfo(args, input.shape);
   const g = readFloats(backend, dy);
   const size = input.shape.reduce((a, b) => a * b, 1);
-  if (tiling(info) === 'exact')
+  if (tilesExactly(info))
     return outputFromFloats(
       backend,
       [...input.shape],

@@ -135,28 +135,33 @@ export class NativeBackend extends MathBackendCPU {
   override disposeData(dataId: DataId, force = false): boolean {
     const values = this.data.has(dataId) ? this.hostValues(dataId) : undefined;
     const released = super.disposeData(dataId, force);
-    if (!this.data.has(dataId)) {
-      const baked = this.bakedSessions.get(dataId);
-      if (baked) {
-        this.bakedSessions.delete(dataId);
-        for (const key of baked) this.ops.drop(key);
-      }
-    }
-    const buffer = values && !this.data.has(dataId) ? bufferOf(values) : undefined;
-    const refs = buffer && this.bufferRefs.get(buffer);
-    if (buffer && refs != null) {
-      if (refs > 1) this.bufferRefs.set(buffer, refs - 1);
-      else {
-        this.bufferRefs.delete(buffer);
-        if (
-          !this.foreign.has(buffer) &&
-          buffer.byteLength % 4 === 0 &&
-          buffer instanceof ArrayBuffer
-        )
-          this.pool.give(new Float32Array(buffer));
-      }
-    }
+    // Still referenced (refCount > 0), or never this backend's: nothing more goes.
+    if (this.data.has(dataId) || values === undefined) return released;
+    this.dropBakedSessions(dataId);
+    const buffer = bufferOf(values);
+    if (buffer) this.releaseBuffer(buffer);
     return released;
+  }
+
+  /** Disposes the sessions that have this data baked in as a filter. */
+  private dropBakedSessions(dataId: DataId): void {
+    const baked = this.bakedSessions.get(dataId);
+    if (!baked) return;
+    this.bakedSessions.delete(dataId);
+    for (const key of baked) this.ops.drop(key);
+  }
+
+  /** One data entry less over a kernel-made buffer; the last gives it to the pool. */
+  private releaseBuffer(buffer: ArrayBufferLike): void {
+    const refs = this.bufferRefs.get(buffer);
+    if (refs == null) return;
+    if (refs > 1) {
+      this.bufferRefs.set(buffer, refs - 1);
+      return;
+    }
+    this.bufferRefs.delete(buffer);
+    if (!this.foreign.has(buffer) && buffer.byteLength % 4 === 0 && buffer instanceof ArrayBuffer)
+      this.pool.give(new Float32Array(buffer));
   }
 
   override dispose(): void {
@@ -177,9 +182,4 @@ function bufferOf(values: unknown): ArrayBufferLike | undefined {
 export function nativeBackendInstance(): NativeBackend | undefined {
   const backend = tf.findBackend(NATIVE_BACKEND);
   return backend instanceof NativeBackend ? backend : undefined;
-}
-
-/** An output array for a kernel of `backend`: the native pool's, or a new one. */
-export function kernelOutputArray(backend: unknown, length: number): Float32Array {
-  return backend instanceof NativeBackend ? backend.outputArray(length) : new Float32Array(length);
 }

@@ -1,27 +1,28 @@
 import type * as tf from '@tensorflow/tfjs';
 
 /**
- * How a pool's windows cover its input: 'exact' when they tile it (stride = window, no padding,
- * nothing left over: 2x2 average pooling of an even size, the models' only pooling), 'disjoint'
- * when they never overlap but leave inputs out, else 'overlapping'.
+ * Whether a pool's windows tile its input exactly: stride = window, no padding, nothing left
+ * over (2x2 average pooling of an even size, the models' only pooling).
  */
-export function tiling(info: tf.backend_util.Conv2DInfo): 'exact' | 'disjoint' | 'overlapping' {
+export function tilesExactly(info: tf.backend_util.Conv2DInfo): boolean {
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-  if (sh < fh || sw < fw) return 'overlapping';
   const p = info.padInfo;
-  const unpadded = p.top === 0 && p.bottom === 0 && p.left === 0 && p.right === 0;
-  const covered =
+  return (
     sh === fh &&
     sw === fw &&
+    p.top === 0 &&
+    p.bottom === 0 &&
+    p.left === 0 &&
+    p.right === 0 &&
     info.outHeight * fh === info.inHeight &&
-    info.outWidth * fw === info.inWidth;
-  return unpadded && covered ? 'exact' : 'disjoint';
+    info.outWidth * fw === info.inWidth
+  );
 }
 
 // In the pool's own loop (per-window bookkeeping) a K = 8 batch's gradient at 256x256x64 took
 // 152 ms; as one store per input in memory order, 124.
 
-/** AvgPoolGrad over windows that tile the input exactly: each dy spread over its window. */
+/** AvgPoolGrad over windows that tile the input (tilesExactly): each dy spread over its window. */
 export function tiledAvgPoolGrad(
   dy: Float32Array,
   info: tf.backend_util.Conv2DInfo,
