@@ -58,9 +58,9 @@ export interface FinetuneStepResult {
 }
 
 /**
- * One fine-tuning step on a new person's shots (METHOD.md, Few-shot fine-tuning): the hinge
- * update(s) of D (with w'), then one update of G (with psi') on L_CNT + L_ADV, feature matching
- * included. No embedder and no L_MCH: the person's embedding is already folded into psi' and w'.
+ * One fine-tuning step on a new person's shots (METHOD.md, Few-shot fine-tuning): one update
+ * of G (with psi') on L_CNT + L_ADV, feature matching included, then the hinge update(s) of D
+ * (with w') on that update's x̂. No embedder and no L_MCH: the person's embedding is already folded into psi' and w'.
  * P, W and w0 are frozen (the networks' fine-tuning mode leaves them out of the trainable lists).
  */
 export class FinetuneLearner {
@@ -99,35 +99,14 @@ export class FinetuneLearner {
       scores: { real: 0, fake: 0 },
       gradientNorms: { generator: 0, discriminator: 0 },
     };
-    // G is not updated between D's updates: one x̂ serves them all.
-    const fake = tf.tidy(() => detach(G.generate(landmarks, undefined, true)));
+    // One generation per step, as in meta-learning (metaStep.ts): the G update's x̂, detached,
+    // serves the D updates after it.
+    let fake: tf.Tensor4D | undefined;
     try {
-      for (let d = 0; d < dStepsPerGStep; d++) {
-        const {
-          loss,
-          real,
-          fake: fakeScore,
-          grads,
-          finite,
-        } = hingeGradients(D, frames, fake, landmarks, undefined, this.dVars);
-        if (!finite) {
-          tf.dispose(Object.values(grads));
-          result.nonFinite = 'discriminator';
-          return result;
-        }
-        result.gradientNorms.discriminator = applyInOrder(
-          this.dOptimizer,
-          this.dVars,
-          grads,
-          gradientClip,
-        );
-        result.losses.discriminator = loss;
-        result.scores = { real, fake: fakeScore };
-      }
-
       const terms = { content: 0, adversarial: 0, featureMatching: 0 };
       const { value, grads } = tf.variableGrads(() => {
         const generated = G.generate(landmarks, undefined, true);
+        fake = tf.keep(detach(generated));
         const realOut = D.discriminate(frames, landmarks, undefined, true);
         const fakeOut = D.discriminate(generated, landmarks, undefined, true);
         const parts = {
@@ -157,9 +136,28 @@ export class FinetuneLearner {
         grads,
         gradientClip,
       );
+
+      for (let d = 0; d < dStepsPerGStep; d++) {
+        const update = hingeGradients(D, frames, fake!, landmarks, undefined, this.dVars);
+        const dGrads = update.grads;
+        if (!update.finite) {
+          // The G update stays.
+          tf.dispose(Object.values(dGrads));
+          result.nonFinite = 'discriminator';
+          return result;
+        }
+        result.gradientNorms.discriminator = applyInOrder(
+          this.dOptimizer,
+          this.dVars,
+          dGrads,
+          gradientClip,
+        );
+        result.losses.discriminator = update.loss;
+        result.scores = { real: update.real, fake: update.fake };
+      }
       return result;
     } finally {
-      fake.dispose();
+      fake?.dispose();
     }
   }
 

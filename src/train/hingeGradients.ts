@@ -28,9 +28,18 @@ export function hingeGradients(
 ): HingeGradients {
   let real = 0;
   let fake = 0;
+  const n = x.shape[0];
   const { value, grads } = tf.variableGrads(() => {
-    const r = discriminator.discriminate(x, y, videoIndex, true).score;
-    const f = discriminator.discriminate(xHat, y, videoIndex, true).score;
+    // x and x̂ as one batch: D has no batch statistics, so the scores are those of two calls,
+    // with one spectral-norm iteration per update instead of two, and D's kernels run half as
+    // often at twice the batch.
+    const scores = discriminator.discriminate(
+      tf.concat([x, xHat]),
+      tf.concat([y, y]),
+      videoIndex ? tf.concat([videoIndex, videoIndex]) : undefined,
+      true,
+    ).score;
+    const [r, f] = tf.split(scores, [n, n]) as [tf.Tensor1D, tf.Tensor1D];
     [real, fake] = [tf.mean(r).dataSync()[0]!, tf.mean(f).dataSync()[0]!];
     return discriminatorHingeLoss(r, f);
   }, variables);

@@ -53,11 +53,11 @@ export interface MetaStepResult {
 
 /**
  * One meta-learning step (METHOD.md, Losses and Optimisation) on a batch of episodes:
- * 1. `dStepsPerGStep` hinge updates of D on x and a detached x̂;
- * 2. one E+G update on L_CNT + L_ADV (with feature matching) + L_MCH;
+ * 1. one E+G update on L_CNT + L_ADV (with feature matching) + L_MCH;
+ * 2. `dStepsPerGStep` hinge updates of D on x and that update's x̂, detached;
  * 3. one update of the batch's W columns (only those) from the D loss and L_MCH.
- * A non-finite loss term stops the step before its update is applied (a D update already made
- * stays) and names the term.
+ * A non-finite loss term stops the step before its update is applied (the E+G update, once
+ * made, stays) and names the term.
  */
 export class MetaLearner {
   private readonly egOptimizer: tf.Optimizer;
@@ -108,57 +108,28 @@ export class MetaLearner {
       gradientNorms: { embedder: 0, generator: 0, discriminator: 0, w: 0 },
     };
 
-    // x̂ for the D updates: G is not updated in between, so one generation serves them all.
-    // Its ê also starts the W columns of videos seen for the first time (undone if the step fails).
+    // One generation per step, as in the public PyTorch port: the E+G update's x̂, detached,
+    // then serves the D updates (D thus trains on the x̂ of G before its update). Generating
+    // x̂ anew for D first cost a second E and G forward pass: 3.5 s of a paper step.
     let startedColumns: { undo(): void; dispose(): void } | undefined;
-    const fake = tf.tidy(() => {
-      const e = E.embedVideo(frames, frameLandmarks, true);
-      startedColumns = this.startUnseenColumns(
-        e,
-        batch.plans.map((p) => p.videoIndex),
-      );
-      return detach(G.generate(targetLandmarks, e, true));
-    });
+    let fake: tf.Tensor4D | undefined;
+    let embedding: tf.Tensor2D | undefined;
     let wFromD: tf.Tensor | undefined;
     try {
-      for (let d = 0; d < dStepsPerGStep; d++) {
-        const {
-          loss,
-          real,
-          fake: fakeScore,
-          grads,
-          finite,
-        } = hingeGradients(D, target, fake, targetLandmarks, videoIndex, [...this.dVars, this.w]);
-        if (!finite) {
-          tf.dispose(Object.values(grads));
-          result.nonFinite = 'discriminator';
-          startedColumns?.undo();
-          return result;
-        }
-        const wGrad = grads[this.w.name]!;
-        delete grads[this.w.name];
-        result.gradientNorms.discriminator = applyInOrder(
-          this.dOptimizer,
-          this.dVars,
-          grads,
-          gradientClip,
-        );
-        // The hinge gradients of W accumulate (averaged) for the W update after the E+G update.
-        const previous = wFromD;
-        wFromD = previous ? tf.add(previous, wGrad) : wGrad;
-        if (previous) tf.dispose([previous, wGrad]);
-        Object.assign(result.losses, { discriminator: loss });
-        result.scores = { real, fake: fakeScore };
-      }
-
       // E+G: L_CNT + L_ADV + L_MCH. W's share of L_MCH is taken apart below, so that the
       // generator's adversarial term never moves W (a D parameter).
       const terms = { content: 0, adversarial: 0, featureMatching: 0, embeddingMatch: 0 };
-      let embedding: tf.Tensor2D | undefined;
       const { value, grads } = tf.variableGrads(() => {
         const e = E.embedVideo(frames, frameLandmarks, true);
         embedding = tf.keep(detach(e));
+        // A video seen for the first time starts its W column at this ê (undone if the step
+        // fails), before L_MCH reads it.
+        startedColumns = this.startUnseenColumns(
+          embedding,
+          batch.plans.map((p) => p.videoIndex),
+        );
         const generated = G.generate(targetLandmarks, e, true);
+        fake = tf.keep(detach(generated));
         const realOut = D.discriminate(target, targetLandmarks, videoIndex, true);
         const fakeOut = D.discriminate(generated, targetLandmarks, videoIndex, true);
         const parts = {
@@ -182,7 +153,7 @@ export class MetaLearner {
       Object.assign(result.losses, terms, { total });
       const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v));
       if (bad || !Number.isFinite(total)) {
-        tf.dispose([...Object.values(grads), embedding!]);
+        tf.dispose(Object.values(grads));
         result.nonFinite = bad ? bad[0] : 'total';
         startedColumns?.undo();
         return result;
@@ -192,6 +163,34 @@ export class MetaLearner {
       result.gradientNorms.generator = globalNorm(pick(this.gVars));
       const egNorm = Math.hypot(result.gradientNorms.embedder, result.gradientNorms.generator);
       applyInOrder(this.egOptimizer, [...this.eVars, ...this.gVars], grads, gradientClip, egNorm);
+
+      for (let d = 0; d < dStepsPerGStep; d++) {
+        const update = hingeGradients(D, target, fake!, targetLandmarks, videoIndex, [
+          ...this.dVars,
+          this.w,
+        ]);
+        const dGrads = update.grads;
+        if (!update.finite) {
+          // The E+G update stays, and so do the columns it matched ê to.
+          tf.dispose(Object.values(dGrads));
+          result.nonFinite = 'discriminator';
+          return result;
+        }
+        const wGrad = dGrads[this.w.name]!;
+        delete dGrads[this.w.name];
+        result.gradientNorms.discriminator = applyInOrder(
+          this.dOptimizer,
+          this.dVars,
+          dGrads,
+          gradientClip,
+        );
+        // The hinge gradients of W accumulate (averaged) for the W update below.
+        const previous = wFromD;
+        wFromD = previous ? tf.add(previous, wGrad) : wGrad;
+        if (previous) tf.dispose([previous, wGrad]);
+        result.losses.discriminator = update.loss;
+        result.scores = { real: update.real, fake: update.fake };
+      }
 
       // W: the mean hinge gradient plus L_MCH's, on the batch's columns only.
       const wGrad = tf.tidy(() => {
@@ -206,13 +205,13 @@ export class MetaLearner {
         const fromMch = mch[this.w.name]!;
         return wFromD ? tf.add(tf.div(wFromD, dStepsPerGStep), fromMch) : fromMch;
       });
-      embedding!.dispose();
       result.gradientNorms.w = globalNorm([wGrad]);
       this.columnAdam.apply(wGrad as tf.Tensor2D, columns);
       wGrad.dispose();
       return result;
     } finally {
-      fake.dispose();
+      fake?.dispose();
+      embedding?.dispose();
       wFromD?.dispose();
       startedColumns?.dispose();
     }

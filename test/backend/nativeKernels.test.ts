@@ -2,6 +2,7 @@
  * @jest-environment ./test/helpers/hostTypedArraysEnvironment.js
  */
 import * as tf from '@tensorflow/tfjs';
+import { placeOnGrid, tapBlocks } from '../../src/backend/native/filterGradientTaps';
 import { nativeBackendInstance } from '../../src/backend/native/nativeBackend';
 import { initBackend } from '../../src/backend/select';
 import { relativeError, runOnBackends, seededTensor } from '../helpers/compare';
@@ -138,15 +139,16 @@ describe('Conv2D and both of its gradients match the cpu backend', () => {
 test.each([
   ['the GEMM path', 128],
   ['the conv path', 10],
-])('a filter gradient run in batch chunks (%s) matches the cpu backend', async (_, out) => {
+])('a strided filter gradient run in batch chunks (%s) matches the cpu backend', async (_, out) => {
   const backend = nativeBackendInstance()!;
   const budget = backend.filterGradientPatchBytes;
-  // Patches of one sample: 9·9·3·9 floats, 8748 bytes; two samples fit, three do not.
+  // Stride 2 on 17x17 'same': 9x9 outputs, patches of one sample 9·9·9·3 floats, 8748 bytes;
+  // two samples fit, three do not.
   backend.filterGradientPatchBytes = 20000;
   try {
-    const x = seededTensor([5, 9, 9, 3], 47) as tf.Tensor4D;
+    const x = seededTensor([5, 17, 17, 3], 47) as tf.Tensor4D;
     const dy = seededTensor([5, 9, 9, out], 48) as tf.Tensor4D;
-    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, out] };
+    const attrs = { strides: [2, 2], pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, out] };
     const { errors, runs } = await compare(
       () => [tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor],
       ['Conv2DBackpropFilter'],
@@ -157,6 +159,73 @@ test.each([
   } finally {
     backend.filterGradientPatchBytes = budget;
   }
+});
+
+describe('a stride-1 filter gradient by tap GEMMs in row blocks', () => {
+  const cases: [string, Pad, [number, number]][] = [
+    ['same', 'same', [3, 3]],
+    ['valid', 'valid', [3, 3]],
+    [
+      'explicit, asymmetric',
+      [
+        [0, 0],
+        [2, 0],
+        [1, 3],
+        [0, 0],
+      ],
+      [3, 3],
+    ],
+    ['same, even kernel', 'same', [4, 2]],
+  ];
+  test.each(cases)(
+    '%s: matches the cpu backend over stale pooled grids',
+    async (_, pad, kernel) => {
+      const backend = nativeBackendInstance()!;
+      const budget = backend.filterGradientBlockBytes;
+      // (5 + 7) channels · 4 bytes a row: 100 rows a block, so several blocks per run.
+      backend.filterGradientBlockBytes = 48 * 100;
+      try {
+        const x = seededTensor([3, 12, 11, 5], 49) as tf.Tensor4D;
+        const conv = (a: tf.Tensor4D, w: tf.Tensor4D) => tf.conv2d(a, w, 1, pad);
+        const w = seededTensor([...kernel, 5, 7], 50) as tf.Tensor4D;
+        const dy = seededTensor(conv(x, w).shape, 51) as tf.Tensor4D;
+        const info = tf.backend_util.computeConv2DInfo(x.shape, w.shape, 1, 1, pad);
+        const { blocks, blockRows, gridRows, maxOffset } = tapBlocks(info, 4800);
+        expect(blocks).toBeGreaterThan(2);
+        // The grids and sums it takes from the pool, full of NaN: every value it reads must be one
+        // it wrote.
+        const rows = blocks * blockRows;
+        for (const length of [
+          (rows + maxOffset) * 5,
+          Math.max(rows, gridRows) * 7,
+          kernel[0] * kernel[1] * 35,
+          kernel[0] * kernel[1] * 35,
+        ])
+          backend.pool.give(new Float32Array(length).fill(NaN));
+        const attrs = { strides: [1, 1], pad, dataFormat: 'NHWC', filterShape: [...kernel, 5, 7] };
+        const { errors, runs } = await compare(
+          () => [tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs) as tf.Tensor],
+          ['Conv2DBackpropFilter'],
+        );
+        expect(runs).toBe(blocks);
+        expect(errors[0]).toBeLessThan(TOLERANCE);
+      } finally {
+        backend.filterGradientBlockBytes = budget;
+      }
+    },
+  );
+});
+
+test('placeOnGrid puts values at their offset with zeros around, and zeros to the end', () => {
+  const values = Float32Array.from([1, 2, 3, 4, 5, 6]); // [2 images, 1 x 3, 1 channel]
+  const grid = new Float32Array(2 * 3 * 4 + 2).fill(NaN);
+  placeOnGrid(values, [2, 1, 3, 1], grid, { top: 1, left: 1, height: 3, width: 4 });
+  // prettier-ignore
+  expect(Array.from(grid)).toEqual([
+    0, 0, 0, 0,  0, 1, 2, 3,  0, 0, 0, 0,
+    0, 0, 0, 0,  0, 4, 5, 6,  0, 0, 0, 0,
+    0, 0,
+  ]);
 });
 
 test.each([

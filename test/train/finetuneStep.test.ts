@@ -130,3 +130,15 @@ test('the tensor count stays flat across steps, and L_CNT enters the objective',
   Object.values(nets).forEach((n) => n.dispose());
   terms.forEach((t) => t.backbone.dispose());
 }, 120_000);
+
+test("one G pass a step: D's updates train on the G update's x̂", () => {
+  const nets = build();
+  const step = learner(nets);
+  const generate = jest.spyOn(nets.generator, 'generate');
+  const b = shots(50);
+  expect(step.step(b).nonFinite).toBeUndefined();
+  expect(generate).toHaveBeenCalledTimes(1);
+  tf.dispose([b.frames, b.landmarks]);
+  step.dispose();
+  Object.values(nets).forEach((n) => n.dispose());
+});

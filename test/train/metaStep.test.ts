@@ -219,3 +219,22 @@ test('the tensor count stays flat across steps, and L_CNT enters the objective',
   Object.values(nets).forEach((n) => n.dispose());
   terms.forEach((t) => t.backbone.dispose());
 }, 120_000);
+
+test("one E and G pass a step: D's updates train on the E+G update's x̂, and see it whole", () => {
+  const nets = build();
+  const learner = new MetaLearner(nets, settings());
+  const generate = jest.spyOn(nets.generator, 'generate');
+  const embed = jest.spyOn(nets.embedder, 'embedVideo');
+  const discriminate = jest.spyOn(nets.discriminator, 'discriminate');
+  const b = batch(40);
+  const result = learner.step(b);
+  expect(result.nonFinite).toBeUndefined();
+  expect(generate).toHaveBeenCalledTimes(1);
+  expect(embed).toHaveBeenCalledTimes(1);
+  // The E+G update's D on x and on x̂, then the D update (one a step here) on both as one batch.
+  const batchSizes = discriminate.mock.calls.map(([x]) => x.shape[0]);
+  expect(batchSizes).toEqual([2, 2, 4]);
+  dispose(b);
+  learner.dispose();
+  Object.values(nets).forEach((n) => n.dispose());
+});

@@ -8,7 +8,7 @@ import type { NativeBackend } from './nativeBackend';
 /**
  * One Adam step for one variable in a single pass: tfjs's AdamOptimizer makes 14 tensor-sized
  * passes (each its own kernel and new array), 2.9 s a step over the paper model's 73M weights.
- * Same formula and order as tfjs's, in double precision, rounded once to float32 at the end.
+ * Same formula as tfjs's, in double precision, rounded once to float32 at the end.
  */
 function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   const { value, m, v, gradient } = args.inputs as Record<
@@ -31,13 +31,16 @@ function adamUpdate(args: KernelArgs): tf.TensorInfo[] {
   const v1 = backend.outputArray(size);
   const keep1 = 1 - beta1;
   const keep2 = 1 - beta2;
+  // Reciprocals instead of two of the three divisions per weight: 14 -> 9.5 ms over 2.4M.
+  const step = learningRate / correction1;
+  const unbias2 = 1 / correction2;
   for (let i = 0; i < size; i++) {
     const gi = g[i]!;
     const mi = m0[i]! * beta1 + gi * keep1;
     const vi = v0[i]! * beta2 + gi * gi * keep2;
     m1[i] = mi;
     v1[i] = vi;
-    w1[i] = w[i]! - (mi / correction1 / (Math.sqrt(vi / correction2) + epsilon)) * learningRate;
+    w1[i] = w[i]! - (mi * step) / (Math.sqrt(vi * unbias2) + epsilon);
   }
   const shape = [...value.shape];
   return [

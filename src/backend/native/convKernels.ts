@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import { outputFromFloats, readFloats } from '../kernels/hostData';
+import { filterGradientByTaps, tapGemmApplies } from './filterGradientTaps';
 import type { NativeBackend } from './nativeBackend';
 import {
   allFloat32,
@@ -15,6 +16,7 @@ import {
   type Epilogue,
   type OpGraph,
   backpropInputAsConv,
+  pointwise,
   conv2dBackpropFilterGraph,
   conv2dBackpropInputGraph,
   conv2dGraph,
@@ -202,6 +204,18 @@ function conv2dBackpropFilter(args: KernelArgs): tf.TensorInfo {
     return onCpu('Conv2DBackpropFilter', args);
   const xs = readFloats(backend, x);
   const dys = readFloats(backend, dy);
+  if (tapGemmApplies(info) && !pointwise(info)) {
+    const values = filterGradientByTaps(
+      backend.ops,
+      backend.pool,
+      info,
+      xs,
+      dys,
+      backend.filterGradientBlockBytes,
+    );
+    return outputFromFloats(backend, [...info.filterShape], values);
+  }
+  // Strided convs (and 1x1s, a MatMul of x itself): a patch GEMM or a transposed conv.
   const chunk = filterGradientChunk(info, backend.filterGradientPatchBytes);
   const xSize = xs.length / info.batchSize;
   const dySize = dys.length / info.batchSize;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BufferPool } from './bufferPool';
+import { DEFAULT_FILTER_GRADIENT_BLOCK_BYTES } from './filterGradientTaps';
 import { OpSessions } from './opSessions';
 
 /** tfjs's name for this backend. */
@@ -34,6 +35,8 @@ export class NativeBackend extends MathBackendCPU {
   readonly pool = new BufferPool();
   /** The most patch-matrix bytes one filter-gradient run may take (convKernels.ts). */
   filterGradientPatchBytes = DEFAULT_FILTER_GRADIENT_PATCH_BYTES;
+  /** The x and dy bytes one tap-GEMM filter-gradient run covers (filterGradientTaps.ts). */
+  filterGradientBlockBytes = DEFAULT_FILTER_GRADIENT_BLOCK_BYTES;
   /** Live data entries over each kernel-made buffer. */
   private readonly bufferRefs = new Map<ArrayBufferLike, number>();
   /** Buffers that code outside this backend may hold. */

@@ -7,6 +7,7 @@ import { HOST_KERNELS } from './hostKernels';
 import { MATMUL_KERNELS } from './matMulKernels';
 import { NATIVE_BACKEND, NativeBackend } from './nativeBackend';
 import { POINTWISE_KERNELS } from './pointwiseKernels';
+import { RANK_ONE_KERNELS } from './rankOneKernel';
 
 /**
  * Registers the native backend: every cpu kernel under the native name (they only need the cpu
@@ -34,5 +35,6 @@ export function registerNativeBackend(threads: number): void {
     ...POINTWISE_KERNELS,
     ...HOST_KERNELS,
     ...ADAM_KERNELS,
+    ...RANK_ONE_KERNELS,
   ]);
 }

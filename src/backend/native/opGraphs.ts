@@ -464,3 +464,28 @@ export function depthwiseConv2dGraph(info: tf.backend_util.Conv2DInfo, fused?: E
   const nhwc = b.node('Transpose', [conv], { perm: NCHW_TO_NHWC });
   return finish(b, inputs, fused ? epilogue(b, nhwc, fused) : nhwc, [...info.outShape]);
 }
+
+/**
+ * One block of a tap-GEMM filter gradient (filterGradientTaps.ts): `taps` views of x's grid
+ * rows ([rows, C] each) and dy's ([rows, O]), each tap's Xᵀ·DY stacked as [taps·C, O] (HWIO),
+ * plus the sum of the blocks before.
+ */
+export function conv2dBackpropFilterTapsGraph(
+  taps: number,
+  rows: number,
+  inChannels: number,
+  outChannels: number,
+): OpGraph {
+  const b = new OnnxGraphBuilder();
+  const inputs = [
+    ...Array.from({ length: taps }, (_, t) => ({ name: `x${t}`, shape: [rows, inChannels] })),
+    { name: 'dy', shape: [rows, outChannels] },
+    { name: 'sum', shape: [taps * inChannels, outChannels] },
+  ];
+  const names = declare(b, inputs);
+  const sum = names.pop()!;
+  const dy = names.pop()!;
+  const products = names.map((x) => b.node('Gemm', [x, dy], { transA: 1 }));
+  const stacked = products.length === 1 ? products[0]! : b.node('Concat', products, { axis: 0 });
+  return finish(b, inputs, b.node('Add', [stacked, sum]), [taps * inChannels, outChannels]);
+}

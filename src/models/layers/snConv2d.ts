@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { convWithBias } from './convWithBias';
 import type { Shape } from './moduleLayer';
 import { SNKernelLayer, type SNKernelArgs } from './snKernelLayer';
 
@@ -26,13 +27,8 @@ export class SNConv2D extends SNKernelLayer {
   }
 
   protected op(x: tf.Tensor, kernel: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
-    return tf.fused.conv2d({
-      x: x as tf.Tensor4D,
-      filter: kernel as tf.Tensor4D,
-      strides: 1,
-      pad: 'same',
-      bias,
-    });
+    const [x4, k4] = [x as tf.Tensor4D, kernel as tf.Tensor4D];
+    return bias ? convWithBias(x4, k4, bias as tf.Tensor1D) : tf.conv2d(x4, k4, 1, 'same');
   }
 
   override computeOutputShape(inputShape: Shape): Shape {
