@@ -60,7 +60,8 @@ export interface FinetuneStepResult {
 /**
  * One fine-tuning step on a new person's shots (METHOD.md, Few-shot fine-tuning): one update
  * of G (with psi') on L_CNT + L_ADV, feature matching included, then the hinge update(s) of D
- * (with w') on that update's x̂. No embedder and no L_MCH: the person's embedding is already folded into psi' and w'.
+ * (with w') on that update's x̂. No embedder and no L_MCH: the person's embedding is already
+ * folded into psi' and w'.
  * P, W and w0 are frozen (the networks' fine-tuning mode leaves them out of the trainable lists).
  */
 export class FinetuneLearner {

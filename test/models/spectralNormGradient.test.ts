@@ -93,6 +93,16 @@ test.each([0, -0.7])('the native a·X + b·p·qᵀ kernel equals tfjs ops (b = %
   await tf.setBackend('cpu');
 });
 
+test('without b it is a·x, on native and cpu', async () => {
+  const x = seededTensor([4, 3, 5], 9);
+  const f = () => [rankOneUpdate(x, seededTensor([12], 10), seededTensor([5], 11), tf.scalar(1.3))];
+  const [onCpu, onNative] = await runOnBackends(['cpu', 'native'], f);
+  const [want] = await runOnBackends(['cpu'], () => [tf.mul(x, 1.3)]);
+  for (const got of [onCpu!, onNative!])
+    expect(relativeError(got[0]!, want![0]!)).toBeLessThan(1e-6);
+  await tf.setBackend('cpu');
+});
+
 test('the tensor count stays flat across gradient steps', async () => {
   await tf.setBackend('native');
   const { w, u, v, r } = inputs();

@@ -5,11 +5,11 @@ import { conv2dBackpropFilterTapsGraph } from './opGraphs';
 
 /**
  * Whether a conv's filter gradient runs here: stride 1, undilated. It runs as one GEMM per
- * filter tap, over views of x and dy with no patch matrix. x goes onto its padded grid [N, Hp, Wp, C] and dy onto the same grid (its
- * [oh, ow] in the top-left corner, zeros around), both flattened to rows of channels. Then for
- * tap (i, j), dW[i][j] = Xᵀ·DY over rows, with X starting i·Wp + j rows into the padded x: the
- * row pitch is the same on both grids, and the rows where that offset wraps into the padding or
- * the next image meet dy's zeros.
+ * filter tap, over views of x and dy with no patch matrix. x goes onto its padded grid
+ * [N, Hp, Wp, C] and dy onto the same grid (its [oh, ow] in the top-left corner, zeros around),
+ * both flattened to rows of channels. Then for tap (i, j), dW[i][j] = Xᵀ·DY over rows, with X
+ * starting i·Wp + j rows into the padded x: the row pitch is the same on both grids, and the
+ * rows where that offset wraps into the padding or the next image meet dy's zeros.
  *
  * The rows go in blocks of `blockBytes` of x and dy, each a run adding to the last's result, so
  * that a block stays in cache across its kh·kw GEMMs. Measured at E's K = 8 256 px 64 -> 64
@@ -66,7 +66,15 @@ export function placeOnGrid(
 export function tapBlocks(
   info: tf.backend_util.Conv2DInfo,
   blockBytes: number,
-): { gridRows: number; blockRows: number; blocks: number; maxOffset: number } {
+): {
+  /** The padded grid's height and width, and its rows over the batch. */
+  hp: number;
+  wp: number;
+  gridRows: number;
+  blockRows: number;
+  blocks: number;
+  maxOffset: number;
+} {
   const p = info.padInfo;
   const hp = info.inHeight + p.top + p.bottom;
   const wp = info.inWidth + p.left + p.right;
@@ -76,7 +84,7 @@ export function tapBlocks(
   const rows = gridRows - maxOffset;
   const perRow = (info.inChannels + info.outChannels) * 4;
   const blocks = Math.max(1, Math.ceil((rows * perRow) / blockBytes));
-  return { gridRows, blockRows: Math.ceil(rows / blocks), blocks, maxOffset };
+  return { hp, wp, gridRows, blockRows: Math.ceil(rows / blocks), blocks, maxOffset };
 }
 
 /** Conv2DBackpropFilter by tap GEMMs (see tapGemmApplies); returns the HWIO gradient. */
@@ -90,9 +98,7 @@ export function filterGradientByTaps(
 ): Float32Array {
   const p = info.padInfo;
   const { filterHeight: kh, filterWidth: kw, inChannels: c, outChannels: o } = info;
-  const hp = info.inHeight + p.top + p.bottom;
-  const wp = info.inWidth + p.left + p.right;
-  const { gridRows, blockRows, blocks, maxOffset } = tapBlocks(info, blockBytes);
+  const { hp, wp, gridRows, blockRows, blocks, maxOffset } = tapBlocks(info, blockBytes);
   const dyRows = blocks * blockRows;
   const xGrid = pool.take((dyRows + maxOffset) * c);
   const dyGrid = pool.take(Math.max(dyRows, gridRows) * o);

@@ -4,18 +4,25 @@ import { RANK_ONE_UPDATE } from '../../backend/kernels/rankOneUpdate';
 const fused = () => tf.getKernel(RANK_ONE_UPDATE, tf.getBackend()) != null;
 
 /**
- * a·x + b·p·qᵀ in x's shape (x read as a [p.length, q.length] matrix; a and b scalars): one
- * fused kernel where the backend has one (native), else tfjs ops. Not differentiable itself:
- * spectral norm uses it inside its own gradient.
+ * a·x + b·p·qᵀ in x's shape (x read as a [p.length, q.length] matrix; a and b scalars), or a·x
+ * without b: one fused kernel where the backend has one (native), else tfjs ops. Not
+ * differentiable itself: spectral norm uses it inside its own gradient.
  */
 export function rankOneUpdate(
   x: tf.Tensor,
   p: tf.Tensor,
   q: tf.Tensor,
   a: tf.Scalar,
-  b: tf.Scalar,
+  b?: tf.Scalar,
 ): tf.Tensor {
-  if (fused()) return tf.engine().runKernel(RANK_ONE_UPDATE, { x, p, q, a, b }, {}) as tf.Tensor;
+  if (fused())
+    return tf.tidy(
+      () =>
+        tf
+          .engine()
+          .runKernel(RANK_ONE_UPDATE, { x, p, q, a, b: b ?? tf.scalar(0) }, {}) as tf.Tensor,
+    );
+  if (b == null) return tf.mul(x, a);
   // The outer product by broadcasting, not a matmul: tfjs-wasm keeps a matmul's packed b by
   // its data id, whatever shape it comes in, and a reshaped u ([out, 1] before, [1, out] here)
   // read the stale packing (NaNs).
@@ -25,7 +32,10 @@ export function rankOneUpdate(
   });
 }
 
-/** ⟨x, y⟩ over all elements: one matmul pass on native, a product and a sum elsewhere (see above). */
+/**
+ * ⟨x, y⟩ over all elements: one matmul pass on native, a product and a sum elsewhere (see
+ * above).
+ */
 export function dotProduct(x: tf.Tensor, y: tf.Tensor): tf.Scalar {
   return tf.tidy(() =>
     fused()

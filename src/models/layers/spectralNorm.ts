@@ -108,7 +108,7 @@ export function divideBySigma(
     ];
     save([weights, left, right, s]);
     return {
-      value: rankOneUpdate(weights, right, left, tf.div(1, s) as tf.Scalar, tf.scalar(0)),
+      value: rankOneUpdate(weights, right, left, tf.div(1, s) as tf.Scalar),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [kept, u0, v0, s0] = saved as [tf.Tensor, tf.Tensor2D, tf.Tensor2D, tf.Scalar];
         const dw = tf.tidy(() => {
