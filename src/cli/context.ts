@@ -1,6 +1,7 @@
 import type { BackendSelection } from '../backend/select';
 import { createLogger, type Logger } from '../log';
 import type { GlobalArgs } from './options';
+import { createProgress, type Progress } from './progress';
 
 /** What a command handler gets besides its parsed arguments. */
 export interface CommandContext {
@@ -14,6 +15,14 @@ export interface CommandContext {
   seed: number | undefined;
   /** Starts the backend chosen by --backend on first call; commands without tensors never pay for it. */
   initBackend(): Promise<BackendSelection>;
+  /**
+   * A progress bar on stderr (createProgress). The context owns it: whatever bars a command
+   * leaves running when it ends, by an error or otherwise, `close` stops, so no redraw timer
+   * outlives the command.
+   */
+  progress(total: number, unit: string, start?: number): Progress;
+  /** Ends the command's resources: stops the progress bars still running. */
+  close(): void;
 }
 
 export interface CliIO {
@@ -28,6 +37,7 @@ export function createContext(
 ): CommandContext {
   const log = createLogger({ level: args.logLevel, destination: io.stderr });
   let selection: Promise<BackendSelection> | undefined;
+  const running = new Set<Progress>();
   return {
     log,
     stdout: io.stdout,
@@ -44,5 +54,21 @@ export function createContext(
           log,
         }),
       )),
+    progress: (total, unit, start = 0) => {
+      const bar = createProgress(total, unit, io.stderr, 30, start);
+      running.add(bar);
+      return {
+        increment: (label) => bar.increment(label),
+        update: (value, label) => bar.update(value, label),
+        stop: () => {
+          running.delete(bar);
+          bar.stop();
+        },
+      };
+    },
+    close: () => {
+      for (const bar of running) bar.stop();
+      running.clear();
+    },
   };
 }

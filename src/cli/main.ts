@@ -55,11 +55,12 @@ export async function runCli(
 ): Promise<number> {
   let logLevel = 'info';
   let exitCode = 0;
+  let context: CommandContext | undefined;
   try {
     const columns = (io.stdout as NodeJS.WriteStream).columns;
     const parser = buildParser(argv, columns, (args) => {
       logLevel = args.logLevel;
-      return createContext(args, io, (code) => (exitCode = code));
+      return (context = createContext(args, io, (code) => (exitCode = code)));
     });
     // With a parse callback yargs hands back --help/--version text instead of printing it.
     let output = '';
@@ -79,5 +80,7 @@ export async function runCli(
       io.stderr.write(err.stack + '\n');
     }
     return 1;
+  } finally {
+    context?.close();
   }
 }

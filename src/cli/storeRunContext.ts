@@ -1,7 +1,6 @@
 import type { StoreRunOptions } from '../data/storeRun';
 import type { CommandContext } from './context';
 import { loadFaceLandmarker } from './loadLandmarker';
-import { createProgress } from './progress';
 
 /** The parts of a store-filling run that come from the CLI: face finder, logs, progress bar. */
 export function storeRunContext(
@@ -15,6 +14,6 @@ export function storeRunContext(
       return loadFaceLandmarker();
     },
     log: ctx.log,
-    progress: (total) => createProgress(total, unit, ctx.stderr),
+    progress: (total) => ctx.progress(total, unit),
   };
 }

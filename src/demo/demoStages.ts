@@ -73,7 +73,7 @@ export function demoStages(options: {
   config: TrainConfig;
   state: DemoState;
   cli: (argv: string[]) => Promise<number>;
-  ctx: Pick<CommandContext, 'stdout' | 'stderr' | 'initBackend'>;
+  ctx: Pick<CommandContext, 'stdout' | 'stderr' | 'initBackend' | 'progress'>;
 }): DemoStage[] {
   const { files, settings, config, state, cli, ctx } = options;
   const configArgs = settings.configOverrides.flatMap((o) => ['--set', o]);
@@ -98,9 +98,10 @@ export function demoStages(options: {
       name: 'videos',
       describe: "the held-out person's video and another identity's driving video",
       run: async () => {
-        const [{ writeDemoVideos }, { loadFaceLandmarker }, { createProgress }] = await Promise.all(
-          [import('./demoVideos'), import('../cli/loadLandmarker'), import('../cli/progress')],
-        );
+        const [{ writeDemoVideos }, { loadFaceLandmarker }] = await Promise.all([
+          import('./demoVideos'),
+          import('../cli/loadLandmarker'),
+        ]);
         await ctx.initBackend();
         const store = DatasetStore.open(files.corpus);
         try {
@@ -110,7 +111,7 @@ export function demoStages(options: {
             files,
             await loadFaceLandmarker(),
             settings,
-            createProgress(2, 'videos', ctx.stderr),
+            ctx.progress(2, 'videos'),
           );
           ctx.stdout.write(
             `person: ${cast.person.identity} (held out from meta-learning), ${files.person}\n` +

@@ -103,7 +103,7 @@ export interface DemoOptions {
   settings: DemoSettings;
   /** Runs one CLI command in this process with the demo's global options; its exit status. */
   cli: (argv: string[]) => Promise<number>;
-  ctx: Pick<CommandContext, 'stdout' | 'stderr' | 'initBackend' | 'log'>;
+  ctx: Pick<CommandContext, 'stdout' | 'stderr' | 'initBackend' | 'log' | 'progress'>;
 }
 
 /**

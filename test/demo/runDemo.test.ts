@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { runCli } from '../../src/cli/main';
+import { createProgress } from '../../src/cli/progress';
 import { demoFiles, DEMO_SETTINGS, type DemoSettings } from '../../src/demo/demoStages';
 import { runDemo } from '../../src/demo/runDemo';
 import type { EvaluationReport } from '../../src/eval/evaluationReport';
@@ -53,6 +54,7 @@ function demo(out: string, io: ReturnType<typeof captureIO>['io'], resume = fals
         const { initBackend } = await import('../../src/backend/select');
         return initBackend({ backend: 'wasm' });
       },
+      progress: (total, unit) => createProgress(total, unit, io.stderr),
     },
   });
 }

@@ -17,13 +17,22 @@ interface HostValues {
 }
 
 /**
- * A tensor's values on the host for a kernel to read (cpu, native: its own array; wasm: a copy
- * off the heap).
+ * A float32 tensor's values on the host for a kernel to read (cpu, native: its own array; wasm: a
+ * copy off the heap), always as a Float32Array of this realm. A float32 tensor's storage need not
+ * be one: the cpu backend's Cast to float32 from int32 or bool shares its input's Int32Array or
+ * Uint8Array, and a caller may hand over an array made in another realm (a vm context, a worker's
+ * transfer). Those are copied once here; onnxruntime's tensors and the kernels' float-bit tricks
+ * take nothing else.
  */
 export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array {
   const host = backend as unknown as HostValues;
-  if (host.hostValues) return host.hostValues(info.dataId) as Float32Array;
-  return backend.readSync(info.dataId) as Float32Array;
+  const values = host.hostValues ? host.hostValues(info.dataId) : backend.readSync(info.dataId);
+  return asFloat32Array(values as ArrayLike<number>);
+}
+
+/** `values` itself when it is a Float32Array of this realm, else a Float32Array copy of it. */
+export function asFloat32Array(values: ArrayLike<number>): Float32Array {
+  return values instanceof Float32Array ? values : Float32Array.from(values);
 }
 
 /** A new float32 tensor of this backend holding `values`. */

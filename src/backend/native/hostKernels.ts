@@ -109,7 +109,7 @@ function slice(args: KernelArgs): tf.TensorInfo {
     attrs.size,
   );
   const backend = args.backend as NativeBackend;
-  const xs = backend.hostValues(x.dataId) as Float32Array | Int32Array;
+  const xs = backend.hostValues(x.dataId) as Float32Array | Int32Array | Uint8Array;
   const shape = x.shape;
   const rank = shape.length;
   const strides = new Array<number>(rank);
@@ -121,7 +121,8 @@ function slice(args: KernelArgs): tf.TensorInfo {
   const cut = whole - 1;
   const total = size.reduce((a, b) => a * b, 1);
   const run = cut >= 0 ? size[cut]! * strides[cut]! : total;
-  const out = xs instanceof Float32Array ? backend.outputArray(total) : new Int32Array(total);
+  // By dtype, not by storage: a float32 tensor may hold an Int32Array (readFloats).
+  const out = x.dtype === 'float32' ? backend.outputArray(total) : new Int32Array(total);
   const index = new Array<number>(Math.max(cut, 0)).fill(0);
   const runs = run === 0 ? 0 : total / run;
   for (let r = 0; r < runs; r++) {

@@ -85,7 +85,6 @@ export const animateCommand = defineCommand({
       { feedForwardGenerator, framesToBytes },
       { loadPersonShots },
       { FaceLandmarker },
-      { createProgress },
     ] = await Promise.all([
       import('../../data/driver/animate'),
       import('../../train/personModel'),
@@ -93,7 +92,6 @@ export const animateCommand = defineCommand({
       import('../../train/feedForward'),
       import('../../data/person'),
       import('../../data/landmarks/landmarker'),
-      import('../progress'),
     ]);
     const { driver } = args;
     if (!fs.existsSync(driver)) throw new UserError(`${printable(driver)}: no such file`);
@@ -151,7 +149,7 @@ export const animateCommand = defineCommand({
           batch: args.batch,
           log: ctx.log,
           progress: (stage, total) =>
-            createProgress(total, stage === 'landmarks' ? 'frames tracked' : 'frames', ctx.stderr),
+            ctx.progress(total, stage === 'landmarks' ? 'frames tracked' : 'frames'),
           signal,
         }),
       );

@@ -100,11 +100,10 @@ export const evaluateCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [{ evaluate }, meta, { terminalTables }, { createProgress }] = await Promise.all([
+    const [{ evaluate }, meta, { terminalTables }] = await Promise.all([
       import('../../eval/evaluate'),
       import('../../train/metaCheckpoint'),
       import('../../eval/evaluationReport'),
-      import('../progress'),
     ]);
     const checkpoint = await meta.openMetaCheckpoint(
       args.checkpoint ?? (await meta.findLatestMetaCheckpoint()),
@@ -135,7 +134,7 @@ export const evaluateCommand = defineCommand({
         seed: ctx.seed ?? 0,
         log: ctx.log,
         loadLandmarker: loadFaceLandmarker,
-        progress: (total, start) => createProgress(total, 'units', ctx.stderr, 30, start),
+        progress: (total, start) => ctx.progress(total, 'units', start),
         signal,
       }),
     );

@@ -70,11 +70,10 @@ export const finetuneCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [{ finetune }, meta, { readPersonInfo }, { createProgress }] = await Promise.all([
+    const [{ finetune }, meta, { readPersonInfo }] = await Promise.all([
       import('../../train/finetune'),
       import('../../train/metaCheckpoint'),
       import('../../train/personModel'),
-      import('../progress'),
     ]);
     if (args.person && !fs.existsSync(args.person))
       throw new UserError(`${printable(args.person)}: no such file or directory`);
@@ -101,7 +100,7 @@ export const finetuneCommand = defineCommand({
         seed: ctx.seed ?? 0,
         log: ctx.log,
         loadLandmarker: loadFaceLandmarker,
-        progress: (total, start) => createProgress(total, 'steps', ctx.stderr, 30, start),
+        progress: (total, start) => ctx.progress(total, 'steps', start),
         signal,
       }),
     );

@@ -48,12 +48,10 @@ export const trainMetaCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [{ loadTrainConfig, resolvedConfigYaml }, { trainMeta }, { createProgress }] =
-      await Promise.all([
-        import('../../train/loadConfig'),
-        import('../../train/trainMeta'),
-        import('../progress'),
-      ]);
+    const [{ loadTrainConfig, resolvedConfigYaml }, { trainMeta }] = await Promise.all([
+      import('../../train/loadConfig'),
+      import('../../train/trainMeta'),
+    ]);
     if (!args.config && !(args.resume && args.out))
       throw new UserError('give --config (or --resume with --out to continue a run)');
     const configName = args.config ?? path.join(args.out!, 'config.yaml');
@@ -76,7 +74,7 @@ export const trainMetaCommand = defineCommand({
         runDir: out,
         resume: args.resume,
         log: ctx.log,
-        progress: (total, start, unit) => createProgress(total, unit, ctx.stderr, 30, start),
+        progress: (total, start, unit) => ctx.progress(total, unit, start),
         maxSeconds: args.minutes === undefined ? undefined : args.minutes * 60,
         signal,
       }),

@@ -85,16 +85,18 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
   const tracker = new FaceTracker(options.landmarker);
   const found: (Points | undefined)[] = [];
   const bar = options.progress?.('landmarks', info.frameCount);
-  for await (const frame of decodeFrames(driver, { info })) {
-    if (options.signal?.aborted) {
-      summary.interrupted = true;
-      bar?.stop();
-      return summary;
+  try {
+    for await (const frame of decodeFrames(driver, { info })) {
+      if (options.signal?.aborted) {
+        summary.interrupted = true;
+        return summary;
+      }
+      found.push(await tracker.next(frame));
+      bar?.increment(rate(found.length, started));
     }
-    found.push(await tracker.next(frame));
-    bar?.increment(rate(found.length, started));
+  } finally {
+    bar?.stop();
   }
-  bar?.stop();
   summary.seconds.landmarks = (Date.now() - started) / 1000;
   if (found.length === 0) throw new UserError(`${printable(driver)}: no frames decoded`);
   const valid = found.filter((p): p is Points => p !== undefined);
