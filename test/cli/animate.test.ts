@@ -98,7 +98,15 @@ test("--side-by-side, --watermark, --no-retarget and the driver's sound", async 
   const info = await probeVideo(out);
   expect(info).toMatchObject({ width: 192, height: 64, frameCount: 40, hasAudio: true });
   // The watermark darkens the bottom-left band and leaves the rest of the frame as it was.
-  const first = async (file: string) => (await decodeFrames(file).next()).value!.rgb as Uint8Array;
+  const first = async (file: string) => {
+    const frames = decodeFrames(file);
+    try {
+      return (await frames.next()).value!.rgb as Uint8Array;
+    } finally {
+      // Stopping early kills ffmpeg; an abandoned generator would leave it blocked on its pipe.
+      await frames.return(undefined);
+    }
+  };
   const [marked, clean] = [await first(out), await first(plain)];
   const meanAt = (rgb: Uint8Array, x0: number, x1: number, y0: number, y1: number) => {
     let sum = 0;
