@@ -8,9 +8,8 @@ import { resolveBinary } from '../../src/data/video/binaries';
 import { probeVideo } from '../../src/data/video/probe';
 import { runTool } from '../../src/data/video/run';
 import { decodeFrames } from '../../src/data/video/decode';
-import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { ASTRONAUT, GRACE_HOPPER, writeFaceVideo } from '../helpers/videos';
-import { capture, expectUserError, makeFeedForwardPerson } from './helpers';
+import { capture, expectUserError, makeUntrainedPerson } from './helpers';
 
 const ROOT = path.join(__dirname, '..', '..');
 let dir: string;
@@ -33,13 +32,12 @@ async function formatTags(file: string): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-animate-'));
-  // What the weights are does not matter here: the pipeline around them does.
-  meta = await makeUntrainedMetaCheckpoint(path.join(dir, 'meta'), { imageSize: 64, seed: 2 });
-  person = await makeFeedForwardPerson(cli, {
-    meta,
-    out: path.join(dir, 'astronaut'),
+  ({ meta, person } = await makeUntrainedPerson(cli, {
+    dir,
     photo: ASTRONAUT,
-  });
+    seed: 2,
+    name: 'astronaut',
+  }));
   driver40 = path.join(dir, 'driver40.mp4');
   await writeFaceVideo(driver40, GRACE_HOPPER, { frames: 40 });
 }, 120_000);

