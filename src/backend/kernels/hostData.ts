@@ -21,8 +21,8 @@ interface HostValues {
  * copy off the heap), always as a Float32Array of this realm. A float32 tensor's storage need not
  * be one: the cpu backend's Cast to float32 from int32 or bool shares its input's Int32Array or
  * Uint8Array, and a caller may hand over an array made in another realm (a vm context, a worker's
- * transfer). Those are copied once here; onnxruntime's tensors and the kernels' float-bit tricks
- * take nothing else.
+ * transfer). Those are copied here on each read (they are rare); onnxruntime's tensors and the
+ * kernels' float-bit tricks take nothing else.
  */
 export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array {
   const host = backend as unknown as HostValues;
@@ -31,7 +31,7 @@ export function readFloats(backend: tf.KernelBackend, info: tf.TensorInfo): Floa
 }
 
 /** `values` itself when it is a Float32Array of this realm, else a Float32Array copy of it. */
-export function asFloat32Array(values: ArrayLike<number>): Float32Array {
+function asFloat32Array(values: ArrayLike<number>): Float32Array {
   return values instanceof Float32Array ? values : Float32Array.from(values);
 }
 
