@@ -206,7 +206,7 @@ export function demoStages(options: {
       name: 'evaluate',
       describe:
         `self-reenactment of the held-out identities at ${settings.shots} shots, ` +
-        'with the copy-nearest-shot and mean-shot baselines',
+        'with the copy-nearest-shot, mean-shot and warp-nearest-shot baselines',
       run: () =>
         cli([
           'evaluate',

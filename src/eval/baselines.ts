@@ -1,10 +1,13 @@
 import { POINT_COUNT, type Points } from '../data/landmarks/points';
+import { warpToLandmarks } from './piecewiseAffineWarp';
 
 /**
- * The reference methods every evaluation runs beside the model (issue: "a model that does not
- * beat them is visibly not working"). Both see only the K shots and the target's landmarks.
+ * The reference methods every evaluation runs beside the model: a model that does not beat them
+ * is visibly not working. Each sees only the K shots and the target's landmarks.
+ * warp-nearest-shot is the classical method (a piecewise-affine warp of the nearest shot onto the
+ * target's landmarks): what a GAN must beat to be worth its cost.
  */
-export const BASELINES = ['copy-nearest-shot', 'mean-shot'] as const;
+export const BASELINES = ['copy-nearest-shot', 'mean-shot', 'warp-nearest-shot'] as const;
 
 /** Mean distance between corresponding points, in pixels. */
 export function meanPointDistance(a: Points, b: Points): number {
@@ -38,8 +41,13 @@ export function baselineOutputs(
   targets: readonly Points[],
 ): Record<(typeof BASELINES)[number], Uint8Array[]> {
   const mean = meanShot(shots.frames);
+  const nearest = targets.map((t) => nearestShot(shots.points, t));
+  const size = Math.round(Math.sqrt(shots.frames[0]!.length / 3));
   return {
-    'copy-nearest-shot': targets.map((t) => shots.frames[nearestShot(shots.points, t)]!),
+    'copy-nearest-shot': nearest.map((k) => shots.frames[k]!),
     'mean-shot': targets.map(() => mean),
+    'warp-nearest-shot': nearest.map((k, i) =>
+      warpToLandmarks(shots.frames[k]!, size, shots.points[k]!, targets[i]!),
+    ),
   };
 }

@@ -88,6 +88,8 @@ function settingsOf(options: EvaluateOptions, storeVideos: number) {
     split: options.split,
     shots: options.shotCounts,
     finetuneEpochs: options.finetuneEpochs,
+    // The baselines too: a run from a version with other baselines cannot be added to.
+    methods: methodsOf(options.finetuneEpochs),
     batchSize: options.batchSize,
     targets: options.targets,
     videos: options.videos ?? null,
@@ -302,7 +304,7 @@ export interface EvaluateResult {
  * `talking-heads evaluate`: self-reenactment (METHOD.md, Evaluation) on the videos of a store's
  * split. Each (video, K) unit takes K shots, builds the person (feed-forward, and fine-tuned when
  * asked), draws the target frames from their own landmarks and scores them with every metric,
- * beside the copy-nearest-shot and mean-shot baselines. Finished units are appended to
+ * beside the copy-nearest-shot, mean-shot and warp-nearest-shot baselines. Finished units are appended to
  * units.jsonl as they finish, so Ctrl-C or a crash loses at most the unit in hand and --resume
  * goes on from there; the report is rebuilt from all finished units at the end.
  */

@@ -15,7 +15,13 @@ let store: string;
 const cli = (args: string[]) =>
   capture((io) => runCli(['--backend', 'wasm', '--log-level', 'warn', ...args], io));
 
-const METHODS = ['feed-forward', 'fine-tuned-1', 'copy-nearest-shot', 'mean-shot'];
+const METHODS = [
+  'feed-forward',
+  'fine-tuned-1',
+  'copy-nearest-shot',
+  'mean-shot',
+  'warp-nearest-shot',
+];
 const METRIC_NAMES = ['l1', 'psnr', 'ssim', 'csim', 'nme'];
 
 beforeAll(async () => {
@@ -48,7 +54,7 @@ const evaluateArgs = (out: string, targets = 3) => [
   out,
 ];
 
-test('evaluate writes the report with every metric and both baselines; --resume adds nothing twice', async () => {
+test('evaluate writes the report with every metric and the three baselines; --resume adds nothing twice', async () => {
   const out = path.join(dir, 'eval');
   const run = await cli(evaluateArgs(out));
   expect(run.stderr).not.toMatch(/Error/);
@@ -100,11 +106,11 @@ test('evaluate writes the report with every metric and both baselines; --resume 
   expect(markdown).toMatch(/^## Per video$/m);
   expect(markdown).toMatch(/FID: skipped/);
 
-  // One strip per shot count: landmarks | real | 4 methods.
+  // One strip per shot count: landmarks | real | 5 methods.
   for (const k of [1, 4]) {
     const [strip] = fs.readdirSync(path.join(out, 'samples', `${k}-shots`));
     const meta = await sharp(path.join(out, 'samples', `${k}-shots`, strip!)).metadata();
-    expect([meta.width, meta.height]).toEqual([64 * 6, 64]);
+    expect([meta.width, meta.height]).toEqual([64 * 7, 64]);
   }
 
   const again = await cli(evaluateArgs(out));

@@ -86,7 +86,12 @@ test('every stage runs and leaves its output; the summary says where; --resume s
     fs.readFileSync(path.join(files.evaluation, 'report.json'), 'utf8'),
   ) as EvaluationReport;
   expect(report.split).toBe('heldout');
-  expect(report.methods).toEqual(['feed-forward', 'copy-nearest-shot', 'mean-shot']);
+  expect(report.methods).toEqual([
+    'feed-forward',
+    'copy-nearest-shot',
+    'mean-shot',
+    'warp-nearest-shot',
+  ]);
   expect(report.results[0]!.shots).toBe(8);
   expect(first.text.stdout).toContain('onnxruntime');
   for (const file of [files.run, files.animation, files.onnx, files.strip])

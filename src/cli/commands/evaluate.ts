@@ -23,7 +23,7 @@ export const evaluateCommand = defineCommand({
   describe:
     'Self-reenactment evaluation (METHOD.md) on held-out identities: L1, PSNR, SSIM, CSIM, ' +
     'landmark error and (with --fid-weights) FID, per shot count and per video, beside the ' +
-    'copy-nearest-shot and mean-shot baselines; a terminal table, report.json and report.md',
+    'copy-nearest-shot, mean-shot and warp-nearest-shot baselines; a terminal table, report.json and report.md',
   builder: (parser) =>
     parser
       .option('checkpoint', {
