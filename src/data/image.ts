@@ -65,6 +65,17 @@ export async function decodeJpeg(bytes: Uint8Array): Promise<RgbImage> {
   };
 }
 
+/** The image scaled to `size` x `size` (sharp's Lanczos-3: a downscale keeps its detail unaliased). */
+export async function resizeRgb(image: RgbImage, size: number): Promise<RgbImage> {
+  const raw = { width: image.width, height: image.height, channels: 3 as const };
+  const data = await sharp(image.rgb, { raw }).resize(size, size, { fit: 'fill' }).raw().toBuffer();
+  return {
+    rgb: new Uint8Array(data.buffer, data.byteOffset, data.length),
+    width: size,
+    height: size,
+  };
+}
+
 /** PNG bytes of the image, for an atomic write. */
 export async function encodePng(image: RgbImage): Promise<Uint8Array> {
   const raw = { width: image.width, height: image.height, channels: 3 as const };

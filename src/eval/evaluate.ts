@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Progress } from '../cli/progress';
-import { decodeJpeg, encodePng, type RgbImage } from '../data/image';
+import { encodePng, type RgbImage } from '../data/image';
 import type { FaceLandmarker } from '../data/landmarks/landmarker';
 import { POINT_COUNT, type Points } from '../data/landmarks/points';
 import { landmarkImageBytes } from '../data/landmarks/rasterise';
 import { splitVideos } from '../data/episodes/split';
+import { checkStoreServes, pointsAt, readFrameAt } from '../data/store/framesAtSize';
 import { DatasetStore } from '../data/store/store';
 import { UserError } from '../errors';
 import type { Logger } from '../log';
@@ -144,11 +145,11 @@ function splitOf(store: DatasetStore, options: EvaluateOptions) {
   const where = printable(options.store);
   if (!store.isFinalised())
     throw new UserError(`${where}: the store is unfinished (run its preprocess/synth to the end)`);
-  const { size } = store.settings;
-  if (size !== options.meta.framing.size)
-    throw new UserError(
-      `${where}: frames of ${size} px, but the checkpoint ${printable(options.meta.dir)} was trained at ${options.meta.framing.size} px`,
-    );
+  checkStoreServes(
+    store,
+    options.meta.framing.size,
+    `the frames the checkpoint ${printable(options.meta.dir)} was trained on`,
+  );
   const index = store.index();
   const data = options.meta.trainConfig.data;
   const chosen = splitVideos(index, options.split, data);
@@ -170,19 +171,20 @@ interface UnitFrames {
   targetPoints: Points[];
 }
 
-async function readUnitFrames(store: DatasetStore, unit: EvaluationUnit): Promise<UnitFrames> {
+/** A unit's frames and landmarks at the model's size (`size`, the store's or smaller). */
+async function readUnitFrames(
+  store: DatasetStore,
+  unit: EvaluationUnit,
+  size: number,
+): Promise<UnitFrames> {
   const record = store.getVideo(unit.video)!;
   const pointsOf = (j: number) =>
-    record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2) as Points;
-  const size = store.settings.size;
-  const frame = async (j: number) => {
-    const image = await decodeJpeg(store.readFrame(unit.video, j));
-    if (image.width !== size || image.height !== size)
-      throw new UserError(
-        `${printable(store.path)}: frame ${j} of ${unit.video} is ${image.width}x${image.height}, not ${size} px`,
-      );
-    return image.rgb;
-  };
+    pointsAt(
+      record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2) as Points,
+      store.settings.size,
+      size,
+    );
+  const frame = (j: number) => readFrameAt(store, unit.video, j, size);
   return {
     real: await Promise.all(unit.targetFrames.map(frame)),
     shots: {
@@ -346,7 +348,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
           interrupted = true;
           break;
         }
-        const frames = await readUnitFrames(store, unit);
+        const frames = await readUnitFrames(store, unit, options.meta.framing.size);
         const started = Date.now();
         const result = await evaluateUnit(unit, frames, tools, options);
         if (!result) {

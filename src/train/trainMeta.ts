@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Progress } from '../cli/progress';
 import { disposeBatch, EpisodeSampler, type EpisodeBatch } from '../data/episodes/sampler';
+import { checkStoreServes } from '../data/store/framesAtSize';
 import { DatasetStore } from '../data/store/store';
 import { UserError } from '../errors';
 import type { Logger } from '../log';
@@ -62,11 +63,7 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     const index = store.index();
     if (index.videos.length === 0)
       throw new UserError(`${printable(options.store)}: the store holds no videos`);
-    if (store.settings.size !== config.model.imageSize)
-      throw new UserError(
-        `${printable(options.store)}: frames are ${store.settings.size} px but the config's ` +
-          `model.imageSize is ${config.model.imageSize}`,
-      );
+    checkStoreServes(store, config.model.imageSize, "the config's model.imageSize");
     const existing = await listCheckpoints(runDir);
     if (existing.length > 0 && !options.resume)
       throw new UserError(
@@ -126,7 +123,7 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
           rng: { columnSteps: Array.from(columnState.steps) },
           config: options.configYaml,
           // Fine-tuning and animation must frame new faces exactly as these frames were.
-          data: { size: store.settings.size, crop: store.settings.crop },
+          data: { size: config.model.imageSize, crop: store.settings.crop },
         },
         { keep: config.log.keepCheckpoints },
       );
@@ -141,6 +138,7 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
       splitSeed: data.splitSeed,
       heldoutFrames: data.heldoutFrames,
       background: data.background,
+      imageSize: config.model.imageSize,
     };
     const sampler = new EpisodeSampler(store, {
       ...samplerOptions,

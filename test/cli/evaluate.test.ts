@@ -131,6 +131,32 @@ test('evaluate writes the report with every metric and the three baselines; --re
   );
 }, 300_000);
 
+test("a store of larger frames is evaluated at the checkpoint's size", async () => {
+  const big = await makeTestStore(path.join(dir, 'big'), { size: 128, videos: 4, frames: 10 });
+  const out = path.join(dir, 'eval-big');
+  const result = await cli([
+    'evaluate',
+    '--checkpoint',
+    meta,
+    '--data',
+    big,
+    '--split',
+    'all',
+    '--shots',
+    '1',
+    '--targets',
+    '2',
+    '--samples',
+    '1',
+    '--out',
+    out,
+  ]);
+  expect(result.code).toBe(0);
+  const [strip] = fs.readdirSync(path.join(out, 'samples', '1-shots'));
+  const { width, height } = await sharp(path.join(out, 'samples', '1-shots', strip!)).metadata();
+  expect([width, height]).toEqual([64 * 6, 64]);
+}, 120_000);
+
 test('bad input is a one-line error naming the file', async () => {
   const out = path.join(dir, 'bad');
   expectUserError(
@@ -144,7 +170,7 @@ test('bad input is a one-line error naming the file', async () => {
   const small = await makeTestStore(path.join(dir, 'small'), { size: 32, videos: 4, frames: 10 });
   expectUserError(
     await cli(['evaluate', '--checkpoint', meta, '--data', small, '--out', out]),
-    /frames of 32 px, but the checkpoint .* was trained at 64 px/,
+    /frames are 32 px, smaller than the frames the checkpoint .* was trained on \(64 px\)/,
   );
   expectUserError(
     await cli([

@@ -17,6 +17,7 @@ import { readEventFile, type ScalarEvent } from '../../src/train/tensorboard/eve
 import { trainMeta, type TrainMetaOptions } from '../../src/train/trainMeta';
 import { capture, lines } from '../cli/helpers';
 import { makeTestStore } from '../helpers/testStore';
+import { openMetaCheckpoint } from '../../src/train/metaCheckpoint';
 
 const ROOT = path.join(__dirname, '..', '..');
 
@@ -193,7 +194,16 @@ describe('on the wasm backend', () => {
     expect((await listCheckpoints(runDir)).map((c) => c.step)).toEqual([3]);
   }, 120_000);
 
-  test("refuses an image size other than the store's, and a used run directory without --resume", async () => {
+  test('a store of larger frames trains the model at its own size, and frames new faces so', async () => {
+    const big = await makeTestStore(dir, { size: 128, videos: 4, frames: 6 });
+    const runDir = path.join(dir, 'from-128');
+    const summary = await run(runDir, config({ steps: 3 }), { store: big });
+    expect(summary.step).toBe(3);
+    expect(Number.isFinite(summary.lastHeldoutL1)).toBe(true);
+    expect((await openMetaCheckpoint(runDir)).framing.size).toBe(64);
+  }, 120_000);
+
+  test("refuses an image size larger than the store's, and a used run directory without --resume", async () => {
     const bigger = parseTrainConfig(
       {
         ...JSON.parse(JSON.stringify(config({ steps: 1 }))),
@@ -202,7 +212,7 @@ describe('on the wasm backend', () => {
       'x',
     );
     await expect(run(path.join(dir, 'size'), bigger)).rejects.toThrow(
-      /frames are 64 px but the config's model.imageSize is 128/,
+      /frames are 64 px, smaller than the config's model.imageSize \(128 px\)/,
     );
     await expect(run(path.join(dir, 'logged'), config({ steps: 6 }))).rejects.toThrow(
       /already holds checkpoints; pass --resume/,

@@ -1,9 +1,9 @@
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
-import { decodeJpeg } from '../image';
 import { flipPoints } from '../landmarks/flip';
 import { POINT_COUNT } from '../landmarks/points';
 import { rasteriseLandmarks } from '../landmarks/rasterise';
+import { pointsAt, readFrameAt } from '../store/framesAtSize';
 import type { DatasetStore } from '../store/store';
 
 /** What one episode is made of, drawn before any data is read (so prefetching cannot reorder it). */
@@ -32,15 +32,16 @@ export interface EpisodeArrays {
 export interface LoadOptions {
   k: number;
   background: 'black' | 'white';
+  /** The frames' side: the store's, or smaller (frames resized, landmarks scaled). */
+  size: number;
 }
 
 /** Reads, decodes and draws the planned episodes (JPEG decoding runs on libuv's thread pool). */
 export async function loadEpisodeArrays(
   store: DatasetStore,
   plans: EpisodePlan[],
-  { k, background }: LoadOptions,
+  { k, background, size: s }: LoadOptions,
 ): Promise<EpisodeArrays> {
-  const s = store.settings.size;
   const image = s * s * 3;
   const arrays: EpisodeArrays = {
     plans,
@@ -61,13 +62,10 @@ export async function loadEpisodeArrays(
           const pixels = isTarget ? arrays.target : arrays.frames;
           const landmarks = isTarget ? arrays.targetLandmarks : arrays.frameLandmarks;
           const offset = (isTarget ? b : b * k + slot) * image;
-          const decoded = await decodeJpeg(store.readFrame(plan.key, j));
-          if (decoded.width !== s || decoded.height !== s)
-            throw new UserError(
-              `${printable(store.path)}: frame ${j} of ${plan.key} is ${decoded.width}x${decoded.height}, not ${s}x${s}`,
-            );
-          writePixels(decoded.rgb, s, plan.flipped, pixels, offset);
-          let points = record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2);
+          const rgb = await readFrameAt(store, plan.key, j, s);
+          writePixels(rgb, s, plan.flipped, pixels, offset);
+          const stored = record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2);
+          let points = pointsAt(stored, store.settings.size, s);
           if (plan.flipped) points = flipPoints(points, s);
           rasteriseLandmarks(points, { size: s, background }, landmarks, offset);
         }),

@@ -4,6 +4,7 @@ import { printable } from '../../oneLine';
 import { loadEpisodeArrays, type EpisodeArrays, type EpisodePlan } from './episodeArrays';
 import { EpisodeWorkerClient } from './episodeWorkerClient';
 import { Random } from '../random';
+import { checkStoreServes } from '../store/framesAtSize';
 import type { DatasetStore } from '../store/store';
 import type { StoreIndex } from '../store/schema';
 import { splitVideos, type SplitName, type SplitOptions } from './split';
@@ -33,6 +34,8 @@ export interface EpisodeSamplerOptions {
    */
   worker?: boolean;
   background?: 'black' | 'white';
+  /** The model's image size: the store's (default) or smaller (frames resized as they are read). */
+  imageSize?: number;
 }
 
 export type { EpisodeArrays, EpisodePlan };
@@ -84,6 +87,7 @@ export class EpisodeSampler {
       worker: true,
       heldoutFrames: 0,
       frames: 'train',
+      imageSize: store.settings.size,
       ...options,
     };
     const { k, batchSize } = this.options;
@@ -91,7 +95,8 @@ export class EpisodeSampler {
     if (!Number.isInteger(batchSize) || batchSize < 1)
       throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
     this.index = store.index();
-    this.size = store.settings.size;
+    this.size = this.options.imageSize;
+    checkStoreServes(store, this.size, 'the model');
     const split: SplitOptions = {
       heldoutFraction: this.options.heldoutFraction,
       splitSeed: this.options.splitSeed,
@@ -110,7 +115,7 @@ export class EpisodeSampler {
           `${needed + h} frames (K = ${k}${h ? `, ${h} held out` : ''}; ${inSplit.length} videos in the split)`,
       );
     this.random = new Random(this.options.seed);
-    const load = { k, background: this.options.background };
+    const load = { k, background: this.options.background, size: this.size };
     if (this.options.worker) {
       // Started on the first batch, so a sampler made only to inspect its split costs no thread.
       let client: EpisodeWorkerClient | undefined;
