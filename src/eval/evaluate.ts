@@ -27,6 +27,7 @@ import {
 import {
   fileStem,
   planEvaluation,
+  unitVideos,
   type EvaluationPlan,
   type EvaluationUnit,
 } from './evaluationPlan';
@@ -55,6 +56,8 @@ export interface EvaluateOptions {
   videos?: number;
   /** 'heldout': the identities the checkpoint's run held out; 'all': a store it never saw. */
   split: 'heldout' | 'all';
+  /** Shots from one recording, targets from another of the same identity (evaluationPlan). */
+  acrossRecordings?: boolean;
   /** Side-by-side PNG strips to write per shot count. */
   samples: number;
   /** pytorch-fid's Inception weights; FID is skipped without them. */
@@ -78,7 +81,8 @@ export function methodsOf(finetuneEpochs: number): string[] {
   ];
 }
 
-const unitId = (u: Pick<EvaluationUnit, 'video' | 'shots'>) => `${u.video}#${u.shots}`;
+const unitId = (u: Pick<EvaluationUnit, 'video' | 'shotVideo' | 'shots'>) =>
+  `${unitVideos(u)}#${u.shots}`;
 
 /** What must match for a resumed run to add to the same figures. */
 function settingsOf(options: EvaluateOptions, storeVideos: number) {
@@ -87,6 +91,7 @@ function settingsOf(options: EvaluateOptions, storeVideos: number) {
     store: path.resolve(options.store),
     storeVideos,
     split: options.split,
+    acrossRecordings: options.acrossRecordings ?? false,
     shots: options.shotCounts,
     finetuneEpochs: options.finetuneEpochs,
     // The baselines too: a run from a version with other baselines cannot be added to.
@@ -177,21 +182,24 @@ async function readUnitFrames(
   unit: EvaluationUnit,
   size: number,
 ): Promise<UnitFrames> {
-  const record = store.getVideo(unit.video)!;
-  const pointsOf = (j: number) =>
-    pointsAt(
-      record.points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2) as Points,
-      store.settings.size,
-      size,
-    );
-  const frame = (j: number) => readFrameAt(store, unit.video, j, size);
+  const pointsOf = (video: string) => {
+    const { points } = store.getVideo(video)!;
+    return (j: number) =>
+      pointsAt(
+        points.subarray(j * POINT_COUNT * 2, (j + 1) * POINT_COUNT * 2) as Points,
+        store.settings.size,
+        size,
+      );
+  };
+  const frameOf = (video: string) => (j: number) => readFrameAt(store, video, j, size);
+  const shotVideo = unit.shotVideo ?? unit.video;
   return {
-    real: await Promise.all(unit.targetFrames.map(frame)),
+    real: await Promise.all(unit.targetFrames.map(frameOf(unit.video))),
     shots: {
-      frames: await Promise.all(unit.shotFrames.map(frame)),
-      points: unit.shotFrames.map(pointsOf),
+      frames: await Promise.all(unit.shotFrames.map(frameOf(shotVideo))),
+      points: unit.shotFrames.map(pointsOf(shotVideo)),
     },
-    targetPoints: unit.targetFrames.map(pointsOf),
+    targetPoints: unit.targetFrames.map(pointsOf(unit.video)),
   };
 }
 
@@ -288,7 +296,7 @@ async function writeSample(
     size,
   );
   fs.mkdirSync(dir, { recursive: true });
-  const name = `${fileStem(unit.video)}-frame${unit.targetFrames[0]}.png`;
+  const name = `${fileStem(unitVideos(unit))}-frame${unit.targetFrames[0]}.png`;
   const file = path.join(dir, name);
   await writeFileAtomically(file, await encodePng(strip), 'a sample strip');
   return file;
@@ -320,6 +328,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
       targets: options.targets,
       maxVideos: options.videos,
       seed: options.seed,
+      acrossRecordings: options.acrossRecordings,
     });
     if (plan.units.length === 0)
       throw new UserError(
@@ -368,7 +377,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
           `${unitId(unit)} in ${((Date.now() - started) / 1000).toFixed(1)} s: ` +
             METRICS.map((m) => `${m.name} ${summary[m.name].toFixed(4)}`).join(', '),
         );
-        progress?.increment(`${unit.video}, ${unit.shots} shots`);
+        progress?.increment(`${unitVideos(unit)}, ${unit.shots} shots`);
       }
       progress?.stop();
 

@@ -24,6 +24,8 @@ export interface ShotCountResult {
 
 export interface VideoResult {
   video: string;
+  /** Across recordings: the video the shots came from. */
+  shotVideo?: string;
   identity: string;
   shots: number;
   frames: number;
@@ -66,6 +68,7 @@ export function videoResult(record: UnitRecord): VideoResult {
     ) as Record<MetricName, number>;
   return {
     video: record.video,
+    ...(record.shotVideo !== undefined && { shotVideo: record.shotVideo }),
     identity: record.identity,
     shots: record.shots,
     frames: record.targetFrames.length,
@@ -225,7 +228,7 @@ export function markdownReport(report: EvaluationReport): string {
     for (const method of report.methods)
       out.push(
         markdownRow([
-          v.video,
+          v.shotVideo === undefined ? v.video : `${v.video} (shots from ${v.shotVideo})`,
           String(v.shots),
           method,
           ...METRICS.map(({ name }) => v.methods[method]![name].toFixed(DIGITS[name])),

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { pixelTensor } from '../data/frameTensors';
 import { readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../models/safetensors';
-import { fileStem, type EvaluationUnit } from './evaluationPlan';
+import { fileStem, unitVideos, type EvaluationUnit } from './evaluationPlan';
 import type { FidResult } from './evaluationReport';
 import { FeatureMoments, frechetDistance } from './fid/frechet';
 import { FID_FEATURES, type FidInception } from './fid/inception';
@@ -22,8 +22,8 @@ export class FidFeatureStore {
     readonly dir: string,
   ) {}
 
-  fileOf(unit: Pick<EvaluationUnit, 'video' | 'shots'>): string {
-    return path.join(this.dir, `${fileStem(unit.video)}-${unit.shots}.safetensors`);
+  fileOf(unit: Pick<EvaluationUnit, 'video' | 'shotVideo' | 'shots'>): string {
+    return path.join(this.dir, `${fileStem(unitVideos(unit))}-${unit.shots}.safetensors`);
   }
 
   private async features(frames: readonly Uint8Array[], size: number): Promise<Float32Array> {

@@ -157,6 +157,44 @@ test("a store of larger frames is evaluated at the checkpoint's size", async () 
   expect([width, height]).toEqual([64 * 6, 64]);
 }, 120_000);
 
+test('--across-recordings takes the shots from another video of the same identity', async () => {
+  const out = path.join(dir, 'eval-across');
+  const result = await cli([
+    'evaluate',
+    '--checkpoint',
+    meta,
+    '--data',
+    store,
+    '--split',
+    'all',
+    '--across-recordings',
+    '--shots',
+    '1',
+    '--targets',
+    '2',
+    '--samples',
+    '1',
+    '--out',
+    out,
+  ]);
+  expect(result.code).toBe(0);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as {
+    settings: { acrossRecordings: boolean };
+    videos: { video: string; shotVideo?: string; identity: string }[];
+  };
+  expect(report.settings.acrossRecordings).toBe(true);
+  // Two clips of each identity: each is the target once, with the other's shots.
+  expect(report.videos).toHaveLength(4);
+  for (const v of report.videos) {
+    expect(v.shotVideo).toBeDefined();
+    expect(v.shotVideo).not.toBe(v.video);
+    expect(v.shotVideo!.split('/')[0]).toBe(v.identity);
+  }
+  expect(fs.readFileSync(path.join(out, 'report.md'), 'utf8')).toMatch(
+    /\(shots from id\d\/clip\d\)/,
+  );
+}, 120_000);
+
 test('bad input is a one-line error naming the file', async () => {
   const out = path.join(dir, 'bad');
   expectUserError(

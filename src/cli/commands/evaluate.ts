@@ -62,6 +62,12 @@ export const evaluateCommand = defineCommand({
         describe:
           "heldout: the identities the checkpoint's run held out (data.heldoutFraction, splitSeed); all: every video (a store the model never saw)",
       })
+      .option('across-recordings', {
+        type: 'boolean',
+        default: false,
+        describe:
+          "Take the shots from one video and the targets from another of the same identity (every ordered pair of an identity's videos): fine-tune on one recording, drive with another",
+      })
       .option('samples', {
         type: 'number',
         default: 4,
@@ -127,6 +133,7 @@ export const evaluateCommand = defineCommand({
         targets: args.targets,
         videos: args.videos,
         split: args.split,
+        acrossRecordings: args.acrossRecordings,
         samples: args.samples,
         fidWeights: args.fidWeights,
         out,
