@@ -131,26 +131,29 @@ test('evaluate writes the report with every metric and the three baselines; --re
   );
 }, 300_000);
 
+/** A quick feed-forward run on every video of `data`: 1 shot, 2 targets, 1 sample strip. */
+const smallRunArgs = (data: string, out: string) => [
+  'evaluate',
+  '--checkpoint',
+  meta,
+  '--data',
+  data,
+  '--split',
+  'all',
+  '--shots',
+  '1',
+  '--targets',
+  '2',
+  '--samples',
+  '1',
+  '--out',
+  out,
+];
+
 test("a store of larger frames is evaluated at the checkpoint's size", async () => {
   const big = await makeTestStore(path.join(dir, 'big'), { size: 128, videos: 4, frames: 10 });
   const out = path.join(dir, 'eval-big');
-  const result = await cli([
-    'evaluate',
-    '--checkpoint',
-    meta,
-    '--data',
-    big,
-    '--split',
-    'all',
-    '--shots',
-    '1',
-    '--targets',
-    '2',
-    '--samples',
-    '1',
-    '--out',
-    out,
-  ]);
+  const result = await cli(smallRunArgs(big, out));
   expect(result.code).toBe(0);
   const [strip] = fs.readdirSync(path.join(out, 'samples', '1-shots'));
   const { width, height } = await sharp(path.join(out, 'samples', '1-shots', strip!)).metadata();
@@ -159,24 +162,7 @@ test("a store of larger frames is evaluated at the checkpoint's size", async () 
 
 test('--across-recordings takes the shots from another video of the same identity', async () => {
   const out = path.join(dir, 'eval-across');
-  const result = await cli([
-    'evaluate',
-    '--checkpoint',
-    meta,
-    '--data',
-    store,
-    '--split',
-    'all',
-    '--across-recordings',
-    '--shots',
-    '1',
-    '--targets',
-    '2',
-    '--samples',
-    '1',
-    '--out',
-    out,
-  ]);
+  const result = await cli([...smallRunArgs(store, out), '--across-recordings']);
   expect(result.code).toBe(0);
   const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as {
     settings: { acrossRecordings: boolean };
