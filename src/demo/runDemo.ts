@@ -8,7 +8,7 @@ import { loadTrainConfig } from '../train/loadConfig';
 import { writeFileAtomically } from '../writeFileAtomically';
 import { demoFiles, demoStages, type DemoSettings } from './demoStages';
 
-export const DEMO_DEFAULT_MINUTES = 3;
+export const DEMO_DEFAULT_MINUTES = 6;
 
 /** One step of the pipeline; `run` resolves to an exit status (0 ok, 130 Ctrl-C, else failed). */
 export interface DemoStage {
@@ -135,12 +135,12 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     [
       '',
       `demo finished in ${minutes} min; everything is in ${out}:`,
-      `  synthetic corpus (store)  ${files.corpus}`,
-      `  person and driver videos  ${path.dirname(files.person)}`,
+      `  corpus                    ${files.corpus}: meta-learning store ${files.trainStore}, held-out ${files.heldoutStore}`,
       `  meta-learning run         ${files.run}`,
       `  TensorBoard               tensorboard --logdir ${files.run}`,
-      `  person model              ${files.personModel}`,
-      `  animation                 ${files.animation} (driver | landmarks | output)`,
+      `  webcam speaker (8 shots)  ${files.speaker}`,
+      `  Mona Lisa (1 shot)        ${files.mona}`,
+      `  animations                ${files.speakerAnimation}, ${files.monaAnimation} (driver | landmarks | output)`,
       `  still strip               ${files.strip}`,
       `  ONNX generator            ${files.onnx}`,
       `  evaluation report         ${path.join(files.evaluation, 'report.md')}`,

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Progress } from '../cli/progress';
 import { disposeBatch, EpisodeSampler, type EpisodeBatch } from '../data/episodes/sampler';
+import { assertNoHeldOut } from '../data/corpus/heldOutGuard';
 import { checkStoreServes } from '../data/store/framesAtSize';
 import { DatasetStore } from '../data/store/store';
 import { UserError } from '../errors';
@@ -63,6 +64,7 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     const index = store.index();
     if (index.videos.length === 0)
       throw new UserError(`${printable(options.store)}: the store holds no videos`);
+    await assertNoHeldOut(store);
     checkStoreServes(store, config.model.imageSize, "the config's model.imageSize");
     const existing = await listCheckpoints(runDir);
     if (existing.length > 0 && !options.resume)

@@ -10,6 +10,7 @@ import { createProgress } from '../../src/cli/progress';
 import { demoFiles, DEMO_SETTINGS, type DemoSettings } from '../../src/demo/demoStages';
 import { runDemo } from '../../src/demo/runDemo';
 import type { EvaluationReport } from '../../src/eval/evaluationReport';
+import { DatasetStore } from '../../src/data/store/store';
 import { silentLogger } from '../../src/log';
 import { capture, captureIO, expectUserError } from '../cli/helpers';
 
@@ -24,12 +25,13 @@ const SMALL: DemoSettings = {
     'log.imagesEvery=0',
     'log.checkpointEvery=2',
   ],
-  corpusFrames: 12,
-  clipsPerIdentity: 1,
-  videoSize: 256,
-  personFrames: 12,
-  driverFrames: 10,
+  corpusFrames: 9,
+  clipSeconds: 1,
+  maxClips: 3,
+  synthClips: 1,
   finetuneEpochs: 1,
+  oneShotEpochs: 1,
+  driverFrames: 10,
   evaluateEpochs: 0,
   evaluateTargets: 2,
 };
@@ -65,27 +67,39 @@ test('every stage runs and leaves its output; the summary says where; --resume s
   const first = captureIO();
   const status = await demo(out, first.io);
   if (status !== 0) throw new Error(first.text.stderr.slice(-2000));
-  for (const stage of [
-    'synth',
-    'videos',
+  const stages = [
+    'corpus',
     'train-meta',
-    'finetune',
+    'finetune-speaker',
+    'finetune-mona',
     'animate',
     'export-onnx',
     'evaluate',
-  ])
-    expect(first.text.stderr).toContain(`] ${stage}: `);
-  for (const file of [files.person, files.driver, files.animation, files.onnx, files.strip])
+  ];
+  for (const stage of stages) expect(first.text.stderr).toContain(`] ${stage}: `);
+  for (const file of [files.speakerAnimation, files.monaAnimation, files.onnx, files.strip])
     expect(fs.statSync(file).size).toBeGreaterThan(0);
   expect(fs.readdirSync(path.join(files.run, 'checkpoints'))).toContain('latest');
-  expect(fs.readdirSync(files.personModel)).toContain('person.json');
-  // Driver | output at 6 moments, 64 px panels shown at 2x.
+  for (const person of [files.speaker, files.mona])
+    expect(fs.readdirSync(person)).toContain('person.json');
+  // Meta-learning saw franck's clips and portraits, never the held-out webcam speaker.
+  const train = DatasetStore.open(files.trainStore);
+  try {
+    const videos = train.index().videos;
+    expect(videos).toContain('franck/franck/clip-002');
+    expect(videos.filter((key) => /cap1[23]|webcam|joconde/.test(key))).toEqual([]);
+  } finally {
+    await train.close();
+  }
+  // The driver, the speaker and the Mona Lisa at 6 moments, 64 px panels shown at 2x.
   const strip = await sharp(files.strip).metadata();
-  expect([strip.width, strip.height]).toEqual([6 * 64 * 2, 2 * 64 * 2]);
+  expect([strip.width, strip.height]).toEqual([6 * 64 * 2, 3 * 64 * 2]);
   const report = JSON.parse(
     fs.readFileSync(path.join(files.evaluation, 'report.json'), 'utf8'),
   ) as EvaluationReport;
-  expect(report.split).toBe('heldout');
+  expect(report.split).toBe('all');
+  expect(report.settings.acrossRecordings).toBe(true);
+  expect(report.store).toBe(files.heldoutStore);
   expect(report.methods).toEqual([
     'feed-forward',
     'copy-nearest-shot',
@@ -94,7 +108,7 @@ test('every stage runs and leaves its output; the summary says where; --resume s
   ]);
   expect(report.results[0]!.shots).toBe(8);
   expect(first.text.stdout).toContain('onnxruntime');
-  for (const file of [files.run, files.animation, files.onnx, files.strip])
+  for (const file of [files.run, files.speakerAnimation, files.onnx, files.strip])
     expect(first.text.stdout).toContain(file);
   expect(first.text.stdout).toContain(`tensorboard --logdir ${files.run}`);
 

@@ -68,6 +68,10 @@ export const animateCommand = defineCommand({
         default: 4,
         describe: 'Frames generated at a time',
       })
+      .option('frames', {
+        type: 'number',
+        describe: "Animate only the driver's first N frames (a preview) [default: all]",
+      })
       .check((args) => {
         if (Boolean(args.person) === Boolean(args.image))
           throw new UsageError('give either --person PERSON_MODEL or --image PORTRAIT');
@@ -75,6 +79,8 @@ export const animateCommand = defineCommand({
           throw new UsageError('--checkpoint goes with --image (a person model knows its own)');
         if (!Number.isInteger(args.batch) || args.batch < 1)
           throw new UsageError('--batch must be a positive integer');
+        if (args.frames !== undefined && (!Number.isInteger(args.frames) || args.frames < 1))
+          throw new UsageError('--frames must be a positive integer');
         return true;
       }),
   async run(args, ctx) {
@@ -147,6 +153,7 @@ export const animateCommand = defineCommand({
           render: (images, count) => framesToBytes(person.generator, images, count),
           landmarker,
           batch: args.batch,
+          maxFrames: args.frames,
           log: ctx.log,
           progress: (stage, total) =>
             ctx.progress(total, stage === 'landmarks' ? 'frames tracked' : 'frames'),

@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command';
 import { animateCommand } from './animate';
 import { backendsCommand } from './backends';
+import { corpusCommand } from './corpus';
 import { demoCommand } from './demo';
 import { evaluateCommand } from './evaluate';
 import { exportOnnxCommand } from './exportOnnx';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly CliCommand[] = [
   weightsCommand,
   preprocessCommand,
   synthCommand,
+  corpusCommand,
   storeCommand,
   trainMetaCommand,
   finetuneCommand,

@@ -33,6 +33,8 @@ export interface AnimateOptions {
   landmarker: FaceLandmarker;
   /** Frames rendered per call of `render`. */
   batch: number;
+  /** Only the driver's first this many frames (a preview); all when undefined. */
+  maxFrames?: number;
   log: Logger;
   /** One per stage: 'landmarks' then 'frames', each over the driver's frames. */
   progress?: (stage: 'landmarks' | 'frames', total: number) => FrameProgress;
@@ -84,9 +86,11 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
   let started = Date.now();
   const tracker = new FaceTracker(options.landmarker);
   const found: (Points | undefined)[] = [];
-  const bar = options.progress?.('landmarks', info.frameCount);
+  const frameCount = Math.min(info.frameCount, options.maxFrames ?? Infinity);
+  const bar = options.progress?.('landmarks', frameCount);
   try {
     for await (const frame of decodeFrames(driver, { info })) {
+      if (found.length === frameCount) break;
       if (options.signal?.aborted) {
         summary.interrupted = true;
         return summary;

@@ -4,7 +4,7 @@ import { UserError } from '../../errors';
 import type { Logger } from '../../log';
 import { printable, quote } from '../../oneLine';
 import { DatasetStore, firstDifference, type VideoWrite } from './store';
-import type { FailureRecord, VideoRecord } from './schema';
+import type { FailureRecord, StoreSettings, VideoRecord } from './schema';
 
 export interface MergeCounts {
   /** Videos written to the output. */
@@ -19,6 +19,11 @@ export interface MergeOptions {
   log?: Logger;
   /** Frame bytes held before a batch is written; bounds memory whatever the stores' size. */
   batchBytes?: number;
+  /**
+   * The output's producer, for inputs that different commands made (the corpus: videos through
+   * preprocess, portraits through synth); their producers then need not agree.
+   */
+  producer?: StoreSettings['producer'];
 }
 
 const DEFAULT_BATCH_BYTES = 64 * 1024 * 1024;
@@ -45,8 +50,11 @@ export async function mergeStores(
   try {
     for (const input of inputs) stores.push(DatasetStore.open(input));
     const first = stores[0]!;
+    const settings = { ...first.settings, producer: options.producer ?? first.settings.producer };
+    const compared = (store: DatasetStore) =>
+      options.producer ? { ...store.settings, producer: options.producer } : store.settings;
     for (const store of stores.slice(1)) {
-      const diff = firstDifference(first.settings, store.settings);
+      const diff = firstDifference(compared(first), compared(store));
       if (diff) {
         throw new UserError(
           `${printable(store.path)}: ${diff.name} is ${diff.b} but ${diff.a} in ` +
@@ -57,7 +65,7 @@ export async function mergeStores(
     // An existing output takes part in the check for conflicts; a new one is made only after it,
     // so that a refused merge leaves nothing behind.
     if (fs.existsSync(path.join(output, 'data.mdb'))) {
-      out = await DatasetStore.create(output, first.settings);
+      out = await DatasetStore.create(output, settings);
     }
 
     // Which source each key comes from; a key seen again must carry an identical record.
@@ -82,7 +90,7 @@ export async function mergeStores(
       throw new UserError(`cannot merge: video ${conflicts[0]}${more}`);
     }
 
-    out ??= await DatasetStore.create(output, first.settings);
+    out ??= await DatasetStore.create(output, settings);
     const target = out;
     const counts: MergeCounts = { videos: 0, frames: 0, failures: 0, duplicates };
     for (const [i, store] of stores.entries()) {

@@ -6,8 +6,11 @@ export const STORE_FORMAT = 1;
 /** How a store's frames were made. Stores can only be merged when their settings agree. */
 export interface StoreSettings {
   format: typeof STORE_FORMAT;
-  /** What wrote it: `preprocess` (videos) or `synth` (synthetic corpus from stills). */
-  producer: 'preprocess' | 'synth';
+  /**
+   * What wrote it: `preprocess` (videos), `synth` (synthetic corpus from stills) or `corpus`
+   * (the bundled corpus: both, merged).
+   */
+  producer: 'preprocess' | 'synth' | 'corpus';
   /** Side of the square frames, in pixels. */
   size: number;
   /** Frames sampled per video (a video with fewer usable frames stores fewer). */
