@@ -506,4 +506,28 @@ describe('mergeStores', () => {
     );
     expect(await userError(() => mergeStores(a, [a]))).toContain('the output is also an input');
   });
+
+  test('stores of different producers merge only with the output producer named, their other settings equal', async () => {
+    const a = await shard('a', [dup]);
+    const s = await shard('s', [video('id2/clip0', 'id2', 2, 3)], [], {
+      ...SETTINGS,
+      producer: 'synth',
+    });
+    expect(await userError(() => mergeStores(storePath('merged'), [a, s]))).toBe(
+      `${s}: producer is synth but preprocess in ${a}; only stores with equal settings can be merged`,
+    );
+    const merged = storePath('merged');
+    await mergeStores(merged, [a, s], { producer: 'corpus' });
+    const store = DatasetStore.open(merged);
+    try {
+      expect(store.settings).toEqual({ ...SETTINGS, producer: 'corpus' });
+      expect(store.index().videos).toEqual(['id1/v/dup.mp4', 'id2/clip0']);
+    } finally {
+      await store.close();
+    }
+    const q = await shard('q', [], [], { ...SETTINGS, producer: 'synth', size: 32 });
+    expect(
+      await userError(() => mergeStores(storePath('merged'), [a, q], { producer: 'corpus' })),
+    ).toBe(`${q}: size is 32 but 64 in ${a}; only stores with equal settings can be merged`);
+  });
 });

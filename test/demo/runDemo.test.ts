@@ -11,6 +11,7 @@ import { demoFiles, DEMO_SETTINGS, type DemoSettings } from '../../src/demo/demo
 import { runDemo } from '../../src/demo/runDemo';
 import type { EvaluationReport } from '../../src/eval/evaluationReport';
 import { DatasetStore } from '../../src/data/store/store';
+import { probeVideo } from '../../src/data/video/probe';
 import { silentLogger } from '../../src/log';
 import { capture, captureIO, expectUserError } from '../cli/helpers';
 
@@ -91,6 +92,9 @@ test('every stage runs and leaves its output; the summary says where; --resume s
   } finally {
     await train.close();
   }
+  // animate --frames: the driver's first 10 frames, both people.
+  for (const video of [files.speakerAnimation, files.monaAnimation])
+    expect((await probeVideo(video)).frameCount).toBe(10);
   // The driver, the speaker and the Mona Lisa at 6 moments, 64 px panels shown at 2x.
   const strip = await sharp(files.strip).metadata();
   expect([strip.width, strip.height]).toEqual([6 * 64 * 2, 3 * 64 * 2]);
