@@ -96,6 +96,8 @@ function settingsOf(options: EvaluateOptions, storeVideos: number) {
     finetuneEpochs: options.finetuneEpochs,
     // The baselines too: a run from a version with other baselines cannot be added to.
     methods: methodsOf(options.finetuneEpochs),
+    // And the metrics: a run from a version without some cannot be added to.
+    metrics: METRICS.map((m) => m.name),
     batchSize: options.batchSize,
     targets: options.targets,
     videos: options.videos ?? null,
@@ -211,8 +213,9 @@ interface Tools {
 
 async function loadTools(options: EvaluateOptions): Promise<Tools> {
   const identity = await IdentitySimilarity.load();
+  const landmarker = await options.loadLandmarker();
   const tools: Tools = {
-    scorer: { identity, landmarks: new LandmarkError(await options.loadLandmarker()) },
+    scorer: { identity, landmarks: new LandmarkError(landmarker), faces: landmarker },
     contentTerms: [],
   };
   try {
@@ -264,7 +267,14 @@ async function evaluateUnit(
     const driver: RgbImage = { rgb: frames.real[i]!, width: size, height: size };
     references.push(await tools.scorer.landmarks.reference(driver, frames.targetPoints[i]!));
   }
-  const methods = await scoreMethods(frames.real, outputs, references, size, tools.scorer);
+  const methods = await scoreMethods(
+    frames.real,
+    outputs,
+    references,
+    frames.shots,
+    size,
+    tools.scorer,
+  );
   await tools.fid?.add(unit, frames.real, outputs, size);
   return {
     record: {

@@ -107,7 +107,15 @@ export function shotCountResults(
   });
 }
 
-const DIGITS: Record<MetricName, number> = { l1: 4, psnr: 2, ssim: 4, csim: 4, nme: 4 };
+const DIGITS: Record<MetricName, number> = {
+  l1: 4,
+  psnr: 2,
+  ssim: 4,
+  csim: 4,
+  verified: 4,
+  nme: 4,
+  detected: 4,
+};
 
 export function formatInterval(value: MeanInterval, metric: MetricName): string {
   const d = DIGITS[metric];

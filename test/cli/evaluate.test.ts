@@ -22,7 +22,7 @@ const METHODS = [
   'mean-shot',
   'warp-nearest-shot',
 ];
-const METRIC_NAMES = ['l1', 'psnr', 'ssim', 'csim', 'nme'];
+const METRIC_NAMES = ['l1', 'psnr', 'ssim', 'csim', 'verified', 'nme', 'detected'];
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'th-evaluate-'));
@@ -67,7 +67,9 @@ test('evaluate writes the report with every metric and the three baselines; --re
   // The terminal table: one per shot count, a row per method, a column per metric.
   expect(run.stdout).toMatch(/^1 shot: 2 videos, 6 frames$/m);
   expect(run.stdout).toMatch(/^4 shots: 2 videos, 6 frames$/m);
-  expect(run.stdout).toMatch(/^method +L1 ↓ +PSNR ↑ +SSIM ↑ +CSIM ↑ +landmark NME ↓$/m);
+  expect(run.stdout).toMatch(
+    /^method +L1 ↓ +PSNR ↑ +SSIM ↑ +CSIM ↑ +verified ↑ +landmark NME ↓ +detected ↑$/m,
+  );
   for (const m of METHODS) expect(run.stdout).toMatch(new RegExp(`^${m} +\\d\\.\\d{4} ± \\d`, 'm'));
   expect(run.stdout).toMatch(
     /^FID: skipped \(no --fid-weights given: FID needs the Inception weights of pytorch-fid/m,
@@ -89,6 +91,14 @@ test('evaluate writes the report with every metric and the three baselines; --re
         expect(v.n).toBe(2);
         expect(v.halfWidth).toBeGreaterThanOrEqual(0);
       }
+  // The two rates are shares of frames.
+  for (const v of report.videos)
+    for (const m of METHODS)
+      for (const rate of [v.methods[m]!.verified, v.methods[m]!.detected]) {
+        expect(rate).toBeGreaterThanOrEqual(0);
+        expect(rate).toBeLessThanOrEqual(1);
+        expect(rate * v.frames).toBeCloseTo(Math.round(rate * v.frames), 9);
+      }
   // Per video: the held-out identity's two clips at each K.
   expect(report.videos).toHaveLength(4);
   expect(new Set(report.videos.map((v) => v.identity)).size).toBe(1);
@@ -101,7 +111,7 @@ test('evaluate writes the report with every metric and the three baselines; --re
   const markdown = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
   expect(markdown).toMatch(/^## 1 shot \(2 videos, 6 frames\)$/m);
   expect(markdown).toMatch(
-    /^\| method \| L1 ↓ \| PSNR ↑ \| SSIM ↑ \| CSIM ↑ \| landmark NME ↓ \|$/m,
+    /^\| method \| L1 ↓ \| PSNR ↑ \| SSIM ↑ \| CSIM ↑ \| verified ↑ \| landmark NME ↓ \| detected ↑ \|$/m,
   );
   expect(markdown).toMatch(/^## Per video$/m);
   expect(markdown).toMatch(/FID: skipped/);
