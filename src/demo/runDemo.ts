@@ -8,8 +8,6 @@ import { loadTrainConfig } from '../train/loadConfig';
 import { writeFileAtomically } from '../writeFileAtomically';
 import { demoFiles, demoStages, type DemoSettings } from './demoStages';
 
-export const DEMO_DEFAULT_MINUTES = 6;
-
 /** One step of the pipeline; `run` resolves to an exit status (0 ok, 130 Ctrl-C, else failed). */
 export interface DemoStage {
   name: string;

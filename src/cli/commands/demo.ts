@@ -1,3 +1,4 @@
+import { DEMO_DEFAULT_MINUTES } from '../../demo/demoMinutes';
 import { defineCommand } from '../command';
 import { UsageError } from '../options';
 import type { GlobalArgs } from '../options';
@@ -17,9 +18,10 @@ function globalArgv(args: GlobalArgs): string[] {
 export const demoCommand = defineCommand({
   command: 'demo',
   describe:
-    'The whole method on the embedded default faces, offline: synthetic corpus, meta-learning ' +
-    '(tiny, bounded time), 8-shot fine-tuning on a held-out person, animation by another ' +
-    "person's motion, ONNX export and check, evaluation against baselines",
+    'The whole method on the real footage bundled with the dependencies, offline: the corpus, ' +
+    'meta-learning (tiny, bounded time), the held-out webcam speaker fine-tuned on 8 frames of ' +
+    'one recording and the Mona Lisa on her photo, both driven by his other recording, ONNX ' +
+    'export and check, evaluation across recordings against three baselines',
   builder: (parser) =>
     parser
       .option('out', {
@@ -30,8 +32,7 @@ export const demoCommand = defineCommand({
       })
       .option('minutes', {
         type: 'number',
-        describe:
-          'Meta-learning minutes [default: 4]; the other stages take about 7 more on two cores',
+        describe: `Meta-learning minutes [default: ${DEMO_DEFAULT_MINUTES}]; the other stages take about 9 more on two cores`,
       })
       .option('resume', {
         type: 'boolean',
@@ -44,7 +45,7 @@ export const demoCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [{ runCli }, { runDemo, DEMO_DEFAULT_MINUTES }, { DEMO_SETTINGS }] = await Promise.all([
+    const [{ runCli }, { runDemo }, { DEMO_SETTINGS }] = await Promise.all([
       import('../main'),
       import('../../demo/runDemo'),
       import('../../demo/demoStages'),
