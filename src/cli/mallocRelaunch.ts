@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { runChild } from './childProcess';
 
 /**
  * glibc malloc settings under which freed memory stays in the heap for the next allocation:
@@ -44,27 +43,7 @@ export function glibcVersion(): string | undefined {
   return report?.header?.glibcVersionRuntime;
 }
 
-/**
- * Runs this same command line in a child with MALLOC_TUNABLES and resolves with its exit status.
- * Ctrl-C reaches the child from the terminal itself (one process group), so this process ignores
- * SIGINT and passes SIGTERM and SIGHUP on: the child's own handlers stop a run at a clean point.
- */
+/** Runs this same command line in a child with MALLOC_TUNABLES; resolves with its exit status. */
 export function relaunchWithMallocTunables(): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-    env: withMallocTunables(process.env),
-  });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', forward);
-  process.on('SIGHUP', forward);
-  return new Promise((resolve) => {
-    child.on('error', (err) => {
-      process.stderr.write(`talking-heads: could not start ${process.execPath}: ${err.message}\n`);
-      resolve(1);
-    });
-    child.on('exit', (code, signal) =>
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)),
-    );
-  });
+  return runChild([...process.execArgv, ...process.argv.slice(1)], withMallocTunables(process.env));
 }

@@ -39,7 +39,7 @@ export async function faceDetected(landmarker: FaceLandmarker, frame: RgbImage):
 }
 
 /**
- * faceDetected, once per distinct frame: the detector costs about 0.3 s a frame on wasm, and the
+ * faceDetected, once per distinct frame: the detector is the costliest metric, and the
  * baselines repeat frames (mean-shot's one mean for every target, copy-nearest-shot's K shots).
  */
 export class FaceDetections {

@@ -1,7 +1,11 @@
+import * as path from 'node:path';
 import { DEMO_DEFAULT_MINUTES } from '../../demo/demoMinutes';
 import { defineCommand } from '../command';
 import { UsageError } from '../options';
 import type { GlobalArgs } from '../options';
+
+/** The CLI's entry script, from src/cli/commands or dist/cli/commands. */
+const CLI_SCRIPT = path.resolve(__dirname, '..', '..', '..', 'bin', 'talking-heads.js');
 
 /** The global options a stage runs with: the demo's own, passed on. */
 function globalArgv(args: GlobalArgs): string[] {
@@ -45,8 +49,9 @@ export const demoCommand = defineCommand({
         return true;
       }),
   async run(args, ctx) {
-    const [{ runCli }, { runDemo }, { DEMO_SETTINGS }] = await Promise.all([
+    const [{ runCli }, { runChild }, { runDemo }, { DEMO_SETTINGS }] = await Promise.all([
       import('../main'),
+      import('../childProcess'),
       import('../../demo/runDemo'),
       import('../../demo/demoStages'),
     ]);
@@ -55,8 +60,15 @@ export const demoCommand = defineCommand({
       minutes: args.minutes ?? DEMO_DEFAULT_MINUTES,
       resume: args.resume,
       settings: DEMO_SETTINGS,
-      cli: (argv) =>
-        runCli([...globalArgv(args), ...argv], { stdout: ctx.stdout, stderr: ctx.stderr }),
+      cli: (argv) => {
+        const stageArgs = [...globalArgv(args), ...argv];
+        // Each stage as its own process, as a user would run it: inside the process that
+        // meta-learned, animate and evaluate run markedly slower than the same commands on their
+        // own (README, The demo). Captured output (tests) keeps stages in this process.
+        return ctx.stdout === process.stdout && ctx.stderr === process.stderr
+          ? runChild([CLI_SCRIPT, ...stageArgs])
+          : runCli(stageArgs, { stdout: ctx.stdout, stderr: ctx.stderr });
+      },
       ctx,
     });
     if (status !== 0) ctx.setExitCode(status);
