@@ -36,7 +36,7 @@ export const demoCommand = defineCommand({
       })
       .option('minutes', {
         type: 'number',
-        describe: `Meta-learning minutes [default: ${DEMO_DEFAULT_MINUTES}]; the other stages take about 9 more on two cores`,
+        describe: `Meta-learning minutes [default: ${DEMO_DEFAULT_MINUTES}]; the other stages take about 5 more on two cores`,
       })
       .option('resume', {
         type: 'boolean',
