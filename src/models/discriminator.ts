@@ -25,7 +25,6 @@ export class Discriminator extends ModuleLayer {
   static readonly className = 'Discriminator';
   readonly config: ModelConfig;
   readonly numVideos: number;
-  private readonly seed: number;
   private trunk!: EncoderTrunk;
   private extra!: PlainResBlock;
   private W!: LayerVariable;
@@ -44,8 +43,8 @@ export class Discriminator extends ModuleLayer {
     }
     this.config = validateModelConfig(config);
     this.numVideos = numVideos;
-    this.seed = options.seed ?? 3000;
     const s = this.config.imageSize;
+    this.seedWeightsByPath(options.seed ?? 0, 'discriminator.');
     // Weights do not depend on the batch size: build now so they exist before the first call.
     this.build([
       [1, s, s, 3],
@@ -60,18 +59,15 @@ export class Discriminator extends ModuleLayer {
   override build(inputShape: Shape | Shape[]): void {
     const batch = (inputShape as Shape[])[0]![0]!;
     const e = this.config.embeddingSize;
-    const trunk = new EncoderTrunk(this.config, this.config.attention.discriminator, this.seed);
+    const trunk = new EncoderTrunk(this.config, this.config.attention.discriminator);
     this.trunk = this.addChild('trunk', trunk);
     ModuleLayer.buildChild(this.trunk, inputShape);
     const slope = this.config.leakySlope;
-    this.extra = this.addChild(
-      'extra',
-      new PlainResBlock({ leakySlope: slope, seed: this.seed + 500 }),
-    );
+    this.extra = this.addChild('extra', new PlainResBlock({ leakySlope: slope }));
     ModuleLayer.buildChild(this.extra, [batch, 4, 4, e]);
-    const init = (seed: number) => tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed });
-    this.W = this.addNamedWeight('W', [e, this.numVideos], init(this.seed + 600));
-    this.w0 = this.addNamedWeight('w0', [e], init(this.seed + 601));
+    const init = () => tf.initializers.randomNormal({ mean: 0, stddev: 0.02 });
+    this.W = this.addNamedWeight('W', [e, this.numVideos], init());
+    this.w0 = this.addNamedWeight('w0', [e], init());
     this.b = this.addNamedWeight('b', [1], tf.initializers.zeros());
     this.built = true;
   }

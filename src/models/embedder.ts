@@ -11,14 +11,13 @@ import { ModuleLayer, type CallArgs, type Shape } from './layers/moduleLayer';
 export class Embedder extends ModuleLayer {
   static readonly className = 'Embedder';
   readonly config: ModelConfig;
-  private readonly seed: number;
   trunk!: EncoderTrunk;
 
   constructor(config: ModelConfig, options: { seed?: number; name?: string } = {}) {
     super({ name: options.name ?? 'embedder' });
     this.config = validateModelConfig(config);
-    this.seed = options.seed ?? 1000;
     const s = this.config.imageSize;
+    this.seedWeightsByPath(options.seed ?? 0, 'embedder.');
     // Weights do not depend on the batch size: build now so they exist before the first call.
     this.build([
       [1, s, s, 3],
@@ -29,7 +28,7 @@ export class Embedder extends ModuleLayer {
   override build(inputShape: Shape | Shape[]): void {
     this.trunk = this.addChild(
       'trunk',
-      new EncoderTrunk(this.config, this.config.attention.embedder, this.seed),
+      new EncoderTrunk(this.config, this.config.attention.embedder),
     );
     ModuleLayer.buildChild(this.trunk, inputShape);
     this.built = true;

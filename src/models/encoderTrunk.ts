@@ -19,7 +19,6 @@ export class EncoderTrunk extends ModuleLayer {
   constructor(
     private readonly config: ModelConfig,
     private readonly attentionAt: number[],
-    private readonly seed: number,
     name?: string,
   ) {
     super({ name });
@@ -32,17 +31,14 @@ export class EncoderTrunk extends ModuleLayer {
     encoderWidths(this.config).forEach((filters, i) => {
       const block = this.addChild(
         `down${i + 1}`,
-        new ResBlockDown({ filters, leakySlope: this.config.leakySlope, seed: this.seed + 10 * i }),
+        new ResBlockDown({ filters, leakySlope: this.config.leakySlope }),
       );
       ModuleLayer.buildChild(block, shape);
       shape = block.computeOutputShape(shape);
       this.stages.push(block);
       this.stageShapes.push(shape.slice(1));
       if (this.attentionAt.includes(sizes[i]!)) {
-        const attention = this.addChild(
-          `attention${i + 1}`,
-          new SelfAttention({ seed: this.seed + 10 * i + 5 }),
-        );
+        const attention = this.addChild(`attention${i + 1}`, new SelfAttention({}));
         ModuleLayer.buildChild(attention, shape);
         this.stages.push(attention);
         this.stageShapes.push(shape.slice(1));

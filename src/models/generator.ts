@@ -41,7 +41,6 @@ export interface GeneratorLayout {
 export class Generator extends ModuleLayer {
   static readonly className = 'Generator';
   readonly config: ModelConfig;
-  private readonly seed: number;
   private readonly downStages: ModuleLayer[] = [];
   private readonly upStages: GeneratorStage[] = [];
   private outConv!: SNConv2D;
@@ -55,8 +54,8 @@ export class Generator extends ModuleLayer {
   constructor(config: ModelConfig, options: { seed?: number; name?: string } = {}) {
     super({ name: options.name ?? 'generator' });
     this.config = validateModelConfig(config);
-    this.seed = options.seed ?? 2000;
     const s = this.config.imageSize;
+    this.seedWeightsByPath(options.seed ?? 0, 'generator.');
     // Weights do not depend on the batch size: build now so they exist before the first call.
     this.build([
       [1, s, s, 3],
@@ -76,7 +75,6 @@ export class Generator extends ModuleLayer {
     const widths = generatorWidths(config);
     const slope = config.leakySlope;
     let shape: Shape = [yShape[0]!, config.imageSize, config.imageSize, 3];
-    let seed = this.seed;
     const add = <T extends ModuleLayer>(name: string, layer: T): T => {
       const child = this.addChild(name, layer);
       ModuleLayer.buildChild(child, shape);
@@ -92,15 +90,12 @@ export class Generator extends ModuleLayer {
           kernelSize,
           leakySlope: slope,
           outputBias: false,
-          seed: (seed += 10),
         }),
       );
       shape = down.computeOutputShape(shape);
       this.downStages.push(down, add(`norm${i + 1}`, new InstanceNorm({})));
       if (config.attention.generatorDown.includes(shape[1]!)) {
-        this.downStages.push(
-          add(`attentionDown${i + 1}`, new SelfAttention({ seed: (seed += 10) })),
-        );
+        this.downStages.push(add(`attentionDown${i + 1}`, new SelfAttention({})));
       }
     });
 
@@ -108,10 +103,7 @@ export class Generator extends ModuleLayer {
     const bottleneck = shape[3]!;
     for (let i = 0; i < config.residualBlocks; i++) {
       const psi = ResBlock.adainParamCount(bottleneck);
-      const block = this.addChild(
-        `res${i + 1}`,
-        new ResBlock({ leakySlope: slope, seed: (seed += 10) }),
-      );
+      const block = this.addChild(`res${i + 1}`, new ResBlock({ leakySlope: slope }));
       ModuleLayer.buildChild(block, withPsi(psi));
       this.upStages.push({ layer: block, psi });
     }
@@ -123,7 +115,6 @@ export class Generator extends ModuleLayer {
           filters,
           leakySlope: slope,
           upsampling: config.upsampling,
-          seed: (seed += 10),
         }),
       );
       ModuleLayer.buildChild(block, withPsi(psi));
@@ -131,13 +122,13 @@ export class Generator extends ModuleLayer {
       this.upStages.push({ layer: block, psi });
       if (i < widths.up.length - 1 && config.attention.generatorUp.includes(shape[1]!)) {
         this.upStages.push({
-          layer: add(`attentionUp${i + 1}`, new SelfAttention({ seed: (seed += 10) })),
+          layer: add(`attentionUp${i + 1}`, new SelfAttention({})),
           psi: 0,
         });
       }
     });
     // The final AdaIN takes one (mean, std) pair over the last up block's channels.
-    this.outConv = add('outConv', new SNConv2D({ filters: 3, kernelSize: 3, seed: (seed += 10) }));
+    this.outConv = add('outConv', new SNConv2D({ filters: 3, kernelSize: 3 }));
     this.psiParts = [...this.upStages.map((s) => s.psi).filter((n) => n > 0), 2 * shape[3]!];
     this.psiLength = this.psiParts.reduce((a, b) => a + b, 0);
     this.projection = this.addChild(
@@ -146,11 +137,7 @@ export class Generator extends ModuleLayer {
         units: this.psiLength,
         spectralNorm: false,
         useBias: false,
-        kernelInitializer: tf.initializers.randomNormal({
-          mean: 0,
-          stddev: 0.02,
-          seed: (seed += 10),
-        }),
+        kernelInitializer: tf.initializers.randomNormal({ mean: 0, stddev: 0.02 }),
       }),
     );
     ModuleLayer.buildChild(this.projection, [yShape[0]!, config.embeddingSize]);

@@ -77,9 +77,10 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     const { train, data, loss } = config;
     const seed = train.seed;
     const modules = {
-      embedder: new Embedder(config.model, { seed: seed + 1 }),
-      generator: new Generator(config.model, { seed: seed + 2 }),
-      discriminator: new Discriminator(config.model, index.videos.length, { seed: seed + 3 }),
+      // One seed for all three: each weight's own comes from its path (weightSeed).
+      embedder: new Embedder(config.model, { seed }),
+      generator: new Generator(config.model, { seed }),
+      discriminator: new Discriminator(config.model, index.videos.length, { seed }),
     };
     closers.push(() => Object.values(modules).forEach((m) => m.dispose()));
     const contentTerms = await contentTermsFor(loss);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { weightSeed, withSeed } from './weightSeed';
 
 export type Shape = (number | null)[];
 export type LayerVariable = tf.LayerVariable;
@@ -23,6 +24,24 @@ export function isTraining(kwargs: tf.serialization.ConfigDict | CallArgs | unde
 export abstract class ModuleLayer extends tf.layers.Layer {
   private readonly ownWeights = new Map<string, LayerVariable>();
   private readonly childLayers = new Map<string, ModuleLayer>();
+  /** Set inside a network (seedWeightsByPath): the network's seed and this layer's path in it. */
+  private seedScope: { seed: number; prefix: string } | undefined;
+  /** The own weights whose initial values came from (network seed, weight path). */
+  private readonly pathSeeded = new Set<string>();
+
+  /**
+   * Makes every weight this layer and its children create from now on start from a seed derived
+   * from `seed` and the weight's path (weightSeed), e.g. 'generator.down4.conv2.kernel': no two
+   * weights of a network share a random stream, whatever seeds their layers were given. A network
+   * calls it before it builds; a layer used on its own keeps the seed it was given.
+   */
+  protected seedWeightsByPath(seed: number, prefix: string): void {
+    if (this.ownWeights.size > 0)
+      throw new Error(`${this.name}: seed its weights by path before it creates them`);
+    this.seedScope = { seed, prefix };
+    for (const [name, child] of this.childLayers)
+      child.seedWeightsByPath(seed, `${prefix}${name}.`);
+  }
 
   protected addNamedWeight(
     name: string,
@@ -30,15 +49,32 @@ export abstract class ModuleLayer extends tf.layers.Layer {
     initializer: Initializer,
     trainable = true,
   ): LayerVariable {
-    const weight = this.addWeight(name, shape, 'float32', initializer, undefined, trainable);
+    const scope = this.seedScope;
+    const start = scope
+      ? withSeed(initializer, weightSeed(scope.seed, scope.prefix + name))
+      : initializer;
+    const weight = this.addWeight(name, shape, 'float32', start, undefined, trainable);
     this.ownWeights.set(name, weight);
+    if (scope) this.pathSeeded.add(name);
     return weight;
   }
 
   protected addChild<T extends ModuleLayer>(name: string, layer: T): T {
     if (this.childLayers.has(name)) throw new Error(`duplicate child ${name} in ${this.name}`);
     this.childLayers.set(name, layer);
+    if (this.seedScope)
+      layer.seedWeightsByPath(this.seedScope.seed, `${this.seedScope.prefix}${name}.`);
     return layer;
+  }
+
+  /** The paths of the weights (this layer's and its children's) seeded by path. */
+  pathSeededWeights(prefix = ''): string[] {
+    return [
+      ...[...this.pathSeeded].map((name) => prefix + name),
+      ...[...this.childLayers].flatMap(([name, child]) =>
+        child.pathSeededWeights(`${prefix}${name}.`),
+      ),
+    ];
   }
 
   /** Builds a child for a known input shape, once. */
