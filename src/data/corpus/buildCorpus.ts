@@ -204,7 +204,7 @@ async function describeStore(dir: string) {
   const store = DatasetStore.open(dir);
   try {
     const index = store.index();
-    const sources = index.videos.map((key) => store.getVideo(key)!.source);
+    const sources = index.videos.map((key) => store.videoInfo(key)!.source);
     return {
       store: dir,
       videos: index.videos.length,

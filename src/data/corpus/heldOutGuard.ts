@@ -12,7 +12,7 @@ export async function assertNoHeldOut(store: string | DatasetStore): Promise<voi
   const open = typeof store === 'string' ? DatasetStore.open(store) : store;
   try {
     for (const key of open.videoKeys()) {
-      const video = open.getVideo(key);
+      const video = open.videoInfo(key);
       const name = video && heldOutNameOf(video);
       if (name)
         throw new UserError(

@@ -224,8 +224,13 @@ export class DatasetStore {
     await this.root.flushed;
   }
 
+  /** A video's record without its points: what it is and where it came from, cheap to read. */
+  videoInfo(key: string): Omit<VideoRecord, 'points'> | undefined {
+    return this.db.videos.get(key) as StoredVideo | undefined;
+  }
+
   getVideo(key: string): VideoRecord | undefined {
-    const stored = this.db.videos.get(key) as StoredVideo | undefined;
+    const stored = this.videoInfo(key);
     if (stored === undefined) return undefined;
     const bytes = this.db.points.get(key) as Uint8Array | undefined;
     if (bytes === undefined) {
