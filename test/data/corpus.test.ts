@@ -189,6 +189,7 @@ test('the corpus: clips of the training video and synthetic portrait clips meta-
   }
   const manifest = JSON.parse(fs.readFileSync(files.manifest, 'utf8'));
   expect(manifest.heldout.photos).toEqual([media('joconde.jpg')]);
+  expect([manifest.train.failures, manifest.heldout.failures]).toEqual([[], []]);
   expect(fs.existsSync(files.work)).toBe(false);
 
   // Meta-learning refuses a store with held-out data, in one line naming it.

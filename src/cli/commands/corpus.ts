@@ -14,7 +14,7 @@ export function formatCorpusSummary(manifest: CorpusManifest, alreadyBuilt: bool
       `  meta-learning store  ${train.store}: ${train.videos} videos of ${train.identities} identities`,
       `  held-out store       ${heldout.store}: ${heldout.videos} videos of ${heldout.identities} identity`,
       `  held-out photos      ${heldout.photos.join(', ')}`,
-      ...manifest.failures.map((f) => `  failed: ${f}`),
+      ...[...train.failures, ...heldout.failures].map((f) => `  failed: ${f}`),
       ...manifest.skipped.map((s) => `  skipped: ${s}`),
     ].join('\n') + '\n'
   );

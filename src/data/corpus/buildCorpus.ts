@@ -5,7 +5,7 @@ import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
 import { writeFileAtomically } from '../../writeFileAtomically';
 import type { FaceLandmarker } from '../landmarks/landmarker';
-import { runPreprocess, type PreprocessSummary } from '../preprocess/runPreprocess';
+import { runPreprocess } from '../preprocess/runPreprocess';
 import { mergeStores } from '../store/merge';
 import { DatasetStore } from '../store/store';
 import type { StoreSettings } from '../store/schema';
@@ -32,6 +32,15 @@ export interface CorpusOptions extends Omit<StoreRunOptions, 'settings'> {
   media?: Record<Role, CorpusMedia>;
 }
 
+/** One store of the corpus; `failures` are the videos it recorded as unusable, with why. */
+export interface StoreSummary {
+  store: string;
+  videos: number;
+  identities: number;
+  sources: string[];
+  failures: string[];
+}
+
 /** What `corpus.json` records, written last: its presence means the corpus is complete. */
 export interface CorpusManifest {
   settings: StoreSettings;
@@ -39,16 +48,10 @@ export interface CorpusManifest {
   maxClips: number | null;
   synthClips: number;
   /** The meta-learning store: training identities only. */
-  train: { store: string; videos: number; identities: number; sources: string[] };
+  train: StoreSummary;
   /** The evaluation store of the held-out webcam speaker, and the held-out photos. */
-  heldout: {
-    store: string;
-    videos: number;
-    identities: number;
-    sources: string[];
-    photos: string[];
-  };
-  failures: string[];
+  heldout: StoreSummary & { photos: string[] };
+  /** Portrait faces synth left out, and why. */
   skipped: string[];
 }
 
@@ -130,9 +133,6 @@ export async function buildCorpus(
       numShards: 1,
       retryFailed: false,
     });
-  const failures: string[] = [];
-  const noteFailures = (summary: PreprocessSummary) =>
-    failures.push(...summary.failed.map((f) => `${f.source}: ${f.reason}`));
 
   // Training videos: cut into clips of a few seconds, each a video of the store, laid out
   // identity/video/clip so that preprocess names them as VoxCeleb2's are named.
@@ -151,7 +151,6 @@ export async function buildCorpus(
   }
   const real = path.join(files.work, 'real');
   const realSummary = await preprocess(files.clips, real);
-  noteFailures(realSummary);
   if (realSummary.interrupted) return { interrupted: true, alreadyBuilt: false };
 
   const synth = path.join(files.work, 'synth');
@@ -174,7 +173,6 @@ export async function buildCorpus(
     if (!fs.existsSync(copy)) fs.copyFileSync(video.file, copy);
   }
   const heldoutSummary = await preprocess(files.heldoutVideos, path.join(files.work, 'heldout'));
-  noteFailures(heldoutSummary);
   if (heldoutSummary.interrupted) return { interrupted: true, alreadyBuilt: false };
 
   const merged = path.join(files.work, 'train');
@@ -192,7 +190,6 @@ export async function buildCorpus(
     synthClips: options.synthClips,
     train: await describeStore(files.train),
     heldout: { ...(await describeStore(files.heldout)), photos: heldout.photos },
-    failures,
     skipped: synthSummary.skipped,
   };
   fs.rmSync(files.work, { recursive: true, force: true });
@@ -200,7 +197,8 @@ export async function buildCorpus(
   return { manifest, interrupted: false, alreadyBuilt: false };
 }
 
-async function describeStore(dir: string) {
+/** Read from the finished store, so a resumed run reports what earlier runs recorded too. */
+async function describeStore(dir: string): Promise<StoreSummary> {
   const store = DatasetStore.open(dir);
   try {
     const index = store.index();
@@ -210,6 +208,7 @@ async function describeStore(dir: string) {
       videos: index.videos.length,
       identities: index.identities.length,
       sources: [...new Set(sources)].sort(),
+      failures: store.failures().map((f) => `${f.source}: ${f.reason}`),
     };
   } finally {
     await store.close();
