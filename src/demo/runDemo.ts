@@ -5,6 +5,7 @@ import type { Logger } from '../log';
 import { printable } from '../oneLine';
 import type { CommandContext } from '../cli/context';
 import { loadTrainConfig } from '../train/loadConfig';
+import { defaultMetaCheckpoint, openMetaCheckpoint } from '../train/metaCheckpoint';
 import { writeFileAtomically } from '../writeFileAtomically';
 import { demoFiles, demoStages, type DemoSettings } from './demoStages';
 
@@ -19,6 +20,8 @@ export interface DemoStage {
 /** The demo's record of finished stages: what --resume skips. */
 export interface DemoState {
   minutes: number;
+  /** Whether the demo meta-learns itself: a resumed demo keeps its own choice. */
+  fromScratch?: boolean;
   done: string[];
   /** Seconds spent in stages that stopped before finishing (meta-learning's budget shrinks). */
   spent: Record<string, number>;
@@ -95,7 +98,7 @@ export async function runStages(
 
 export interface DemoOptions {
   out: string;
-  /** Meta-learning minutes (a new demo; a resumed one keeps its own). */
+  /** Meta-learning minutes with settings.fromScratch (a new demo; a resumed one keeps its own). */
   minutes: number;
   resume: boolean;
   settings: DemoSettings;
@@ -109,11 +112,17 @@ export interface DemoOptions {
  * everything went. Resolves to the exit status (0, 130 after Ctrl-C, or a stage's failure).
  */
 export async function runDemo(options: DemoOptions): Promise<number> {
-  const { out, settings, ctx } = options;
+  const { out, ctx } = options;
   const state = openDemoState(out, options.minutes, options.resume);
+  state.fromScratch ??= options.settings.fromScratch;
+  const settings = state.fromScratch
+    ? { ...options.settings, ...options.settings.fromScratchEpochs, fromScratch: true }
+    : { ...options.settings, fromScratch: false };
   await saveDemoState(out, state);
   const files = demoFiles(out);
-  const config = loadTrainConfig(settings.config, settings.configOverrides);
+  const config = settings.fromScratch
+    ? loadTrainConfig(settings.config, settings.configOverrides)
+    : (await openMetaCheckpoint(defaultMetaCheckpoint())).trainConfig;
   const stages = demoStages({ files, settings, config, state, cli: options.cli, ctx });
   const started = Date.now();
   const status = await runStages(out, state, stages, ctx.log, (line) =>
@@ -133,9 +142,16 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     [
       '',
       `demo finished in ${minutes} min; everything is in ${out}:`,
-      `  corpus                    ${files.corpus}: meta-learning store ${files.trainStore}, held-out ${files.heldoutStore}`,
-      `  meta-learning run         ${files.run}`,
-      `  TensorBoard               tensorboard --logdir ${files.run}`,
+      ...(settings.fromScratch
+        ? [
+            `  corpus                    ${files.corpus}: meta-learning store ${files.trainStore}, held-out ${files.heldoutStore}`,
+            `  meta-learning run         ${files.run}`,
+            `  TensorBoard               tensorboard --logdir ${files.run}`,
+          ]
+        : [
+            `  meta-learned model        ${defaultMetaCheckpoint()} (shipped; --from-scratch trains one)`,
+            `  held-out store            ${files.heldoutStore}`,
+          ]),
       `  webcam speaker (8 shots)  ${files.speaker}`,
       `  Mona Lisa (1 shot)        ${files.mona}`,
       `  animations                ${files.speakerAnimation}, ${files.monaAnimation} (driver | landmarks | output)`,

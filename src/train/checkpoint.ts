@@ -191,6 +191,52 @@ export async function saveCheckpoint(
 }
 
 /** step-000001200, or the first free step-000001200.N when resuming saved that step again. */
+/** What a weights-only checkpoint holds: a model to start from, not a run to resume. */
+export interface WeightsCheckpoint {
+  step: number;
+  config: string;
+  data?: unknown;
+  tensors: Record<string, RawTensor>;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * Writes model.safetensors and its manifest into `dir` (a shipped model: no optimizer state),
+ * readable by readCheckpointInfo; other files there (a model card) are left alone. Each file is
+ * written to a temporary name and renamed, the manifest last: a crash between the two leaves a
+ * checksum mismatch that readCheckpointInfo reports, never a model silently half-replaced.
+ */
+export async function saveWeightsCheckpoint(
+  dir: string,
+  checkpoint: WeightsCheckpoint,
+): Promise<void> {
+  await makeDirectory(dir);
+  const temporary = (file: string) => path.join(dir, `${TEMP_PREFIX}${file}-${process.pid}`);
+  const staged = [temporary(MODEL_FILE), temporary(MANIFEST_FILE)] as const;
+  try {
+    await writeSafetensorsFile(staged[0], checkpoint.tensors, {
+      format: 'talking-heads',
+      step: String(checkpoint.step),
+      ...checkpoint.metadata,
+    });
+    const manifest: Manifest = {
+      format: CHECKPOINT_FORMAT,
+      step: checkpoint.step,
+      createdAt: new Date().toISOString(),
+      rng: null,
+      config: checkpoint.config,
+      ...(checkpoint.data === undefined ? {} : { data: checkpoint.data }),
+      files: { [MODEL_FILE]: await fileRecord(staged[0], 'write') },
+    };
+    await writeDurably(staged[1], `${JSON.stringify(manifest, null, 2)}\n`);
+    await renameOrFail(staged[0], path.join(dir, MODEL_FILE));
+    await renameOrFail(staged[1], path.join(dir, MANIFEST_FILE));
+    await syncDirectory(dir);
+  } finally {
+    for (const file of staged) await fsp.rm(file, { force: true }).catch(() => undefined);
+  }
+}
+
 async function freeName(root: string, step: number): Promise<string> {
   const base = `step-${String(step).padStart(9, '0')}`;
   for (let revision = 0; ; revision++) {

@@ -181,6 +181,11 @@ const dataSchema = section({
    * (self-reenactment error on unseen frames of training identities).
    */
   heldoutFrames: nonNegativeInt().default(2),
+  /**
+   * A second store of people never trained on (the corpus's heldout store): when set, every
+   * evaluation also measures the feed-forward L1 on its videos, the few-shot curve.
+   */
+  evalStore: optionalPath(),
   /** Batches loaded ahead of the one being trained on. */
   prefetch: nonNegativeInt().default(2),
   /** Landmark image background. */

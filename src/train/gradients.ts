@@ -26,6 +26,26 @@ export function globalNorm(grads: tf.Tensor[]): number {
  * order), scaled to at most `clip` in global norm. `norm` is the gradients' global norm when the
  * caller has it already. Disposes `grads`; returns the norm before clipping.
  */
+/**
+ * Scales, in place, the gradients of `variables` so that their global norm (`norm`) is at most
+ * `clip`; nothing when clip is undefined. One network's spike then never shrinks another's step.
+ */
+export function clipNetworkGradients(
+  grads: Record<string, tf.Tensor>,
+  variables: readonly tf.Variable[],
+  clip: number | undefined,
+  norm: number,
+): void {
+  if (clip === undefined || !(norm > clip)) return;
+  const scale = clip / norm;
+  for (const v of variables) {
+    const g = grads[v.name];
+    if (!g) continue;
+    grads[v.name] = tf.mul(g, scale);
+    g.dispose();
+  }
+}
+
 export function applyInOrder(
   optimizer: tf.Optimizer,
   variables: readonly tf.Variable[],

@@ -15,6 +15,11 @@ export interface HeldoutL1Options {
   batches: number;
   /** Fixed, so every evaluation of a run sees the same episodes and the curve compares. */
   seed: number;
+  /**
+   * 'train' (the default): held-out frames of the training identities. 'all': any frames of
+   * every video, for a store of people the model never saw.
+   */
+  split?: 'train' | 'all';
 }
 
 /**
@@ -29,8 +34,8 @@ export async function heldoutL1(
 ): Promise<number> {
   const sampler = new EpisodeSampler(store, {
     ...options,
-    split: 'train',
-    frames: 'heldout',
+    split: options.split ?? 'train',
+    frames: options.split === 'all' ? 'train' : 'heldout',
     flip: false,
     worker: false,
     prefetch: 0,

@@ -8,11 +8,8 @@ import { Embedder } from '../models/embedder';
 import { Generator } from '../models/generator';
 import { loadWeights } from '../models/weights';
 import { printable } from '../oneLine';
-import { readCheckpointInfo, type CheckpointInfo } from './checkpoint';
+import { MANIFEST_FILE, readCheckpointInfo, type CheckpointInfo } from './checkpoint';
 import { parseTrainConfig, type TrainConfig } from './config';
-
-/** Where train-meta puts runs when --out is not given, and where finetune looks for one. */
-export const DEFAULT_RUNS_DIR = 'checkpoints';
 
 /** How the training frames were made: new faces must be framed and drawn the same way. */
 export interface TrainingFraming {
@@ -62,36 +59,20 @@ function cropOf(data: unknown): CropGeometry | undefined {
 }
 
 /**
- * The newest meta-learning run under `root` (by its latest checkpoint's time): what
- * `finetune --shots 8 person/` starts from when no --checkpoint is given.
+ * The meta-learned model this package ships (checkpoints/cpu128, trained with configs/cpu128.yaml
+ * on the bundled corpus; its README is the model card): what finetune, evaluate, animate and
+ * export-onnx start from when no --checkpoint is given.
  */
-export async function findLatestMetaCheckpoint(root = DEFAULT_RUNS_DIR): Promise<string> {
-  let names: string[];
-  try {
-    names = fs.readdirSync(root);
-  } catch {
+export const SHIPPED_MODEL_DIR = path.resolve(__dirname, '..', '..', 'checkpoints', 'cpu128');
+
+/** The shipped model's directory; a UserError if the package lost it. */
+export function defaultMetaCheckpoint(dir = SHIPPED_MODEL_DIR): string {
+  if (!fs.existsSync(path.join(dir, MANIFEST_FILE)))
     throw new UserError(
-      `${printable(root)}: no such directory: no meta-learning run to start from; ` +
-        'train one with `talking-heads train-meta` or give --checkpoint',
+      `${printable(dir)}: the shipped model is missing (no ${MANIFEST_FILE}); ` +
+        'give --checkpoint a meta-learning run, or reinstall the package',
     );
-  }
-  let best: { dir: string; time: number } | undefined;
-  for (const name of names) {
-    const latest = path.join(root, name, 'checkpoints', 'latest');
-    let time: number;
-    try {
-      time = fs.statSync(latest).mtimeMs;
-    } catch {
-      continue;
-    }
-    if (!best || time > best.time) best = { dir: path.join(root, name), time };
-  }
-  if (!best)
-    throw new UserError(
-      `${printable(root)}: holds no meta-learning run with a finished checkpoint; ` +
-        'train one with `talking-heads train-meta` or give --checkpoint',
-    );
-  return best.dir;
+  return dir;
 }
 
 export interface MetaNetworksForPerson {

@@ -10,7 +10,7 @@ import type { Embedder } from '../models/embedder';
 import type { Generator } from '../models/generator';
 import type { EpisodeBatch } from '../data/episodes/sampler';
 import { ColumnAdam, type AdamSettings } from './columnAdam';
-import { applyInOrder, globalNorm, variablesOf } from './gradients';
+import { applyInOrder, clipNetworkGradients, globalNorm, variablesOf } from './gradients';
 import { hingeGradients } from './hingeGradients';
 import { adamOptimizer } from './adamOptimizer';
 
@@ -162,7 +162,10 @@ export class MetaLearner {
       result.gradientNorms.embedder = globalNorm(pick(this.eVars));
       result.gradientNorms.generator = globalNorm(pick(this.gVars));
       const egNorm = Math.hypot(result.gradientNorms.embedder, result.gradientNorms.generator);
-      applyInOrder(this.egOptimizer, [...this.eVars, ...this.gVars], grads, gradientClip, egNorm);
+      // Clipped per network: E's L_MCH gradient must not scale G's step down.
+      clipNetworkGradients(grads, this.eVars, gradientClip, result.gradientNorms.embedder);
+      clipNetworkGradients(grads, this.gVars, gradientClip, result.gradientNorms.generator);
+      applyInOrder(this.egOptimizer, [...this.eVars, ...this.gVars], grads, undefined, egNorm);
 
       for (let d = 0; d < dStepsPerGStep; d++) {
         const update = hingeGradients(D, target, fake!, targetLandmarks, videoIndex, [

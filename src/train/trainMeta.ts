@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Progress } from '../cli/progress';
@@ -49,6 +50,8 @@ export interface TrainMetaSummary {
   outOfTime: boolean;
   lastLosses?: MetaStepResult['losses'];
   lastHeldoutL1?: number;
+  /** Feed-forward L1 on data.evalStore's people, when the config names one. */
+  lastUnseenL1?: number;
 }
 
 /**
@@ -66,6 +69,11 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
       throw new UserError(`${printable(options.store)}: the store holds no videos`);
     await assertNoHeldOut(store);
     checkStoreServes(store, config.model.imageSize, "the config's model.imageSize");
+    const evalStore = config.data.evalStore ? DatasetStore.open(config.data.evalStore) : undefined;
+    if (evalStore) {
+      closers.push(() => evalStore.close());
+      checkStoreServes(evalStore, config.model.imageSize, "the config's model.imageSize");
+    }
     const existing = await listCheckpoints(runDir);
     if (existing.length > 0 && !options.resume)
       throw new UserError(
@@ -170,7 +178,17 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
         seed: seed + 1,
       });
       events.scalar('eval/l1_heldout_frames', summary.lastHeldoutL1, step);
-      log.info({ step, heldoutL1: summary.lastHeldoutL1 }, 'eval');
+      if (evalStore) {
+        summary.lastUnseenL1 = await heldoutL1(modules, evalStore, {
+          ...samplerOptions,
+          split: 'all',
+          heldoutFrames: 0,
+          batches: config.log.evalBatches,
+          seed: seed + 1,
+        });
+        events.scalar('eval/l1_unseen_people', summary.lastUnseenL1, step);
+      }
+      log.info({ step, heldoutL1: summary.lastHeldoutL1, unseenL1: summary.lastUnseenL1 }, 'eval');
     };
     // The untrained model's error is the baseline the curve is read against.
     if (config.log.evalEvery > 0 && step === 0) await evaluate();
@@ -224,6 +242,9 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
             'lr/embedder_generator': train.lrEmbedderGenerator,
             'lr/discriminator': train.lrDiscriminator,
             'perf/steps_per_second': windowSteps / seconds,
+            // A leak shows here first: both stay flat over a healthy run.
+            'perf/tensors': tf.memory().numTensors,
+            'perf/heap_mib': process.memoryUsage().heapUsed / 2 ** 20,
           },
           step,
         );

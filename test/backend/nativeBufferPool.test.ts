@@ -30,14 +30,37 @@ test('BufferPool serves freed arrays by exact length, up to its capacity', () =>
   expect(pool.take(99)).not.toBe(a);
   expect(pool.take(100)).toBe(a);
   expect(pool.hits).toBe(1);
-  pool.give(new Float32Array(100));
-  pool.give(new Float32Array(100));
-  pool.give(new Float32Array(100));
+  const taken = [a, pool.take(100), pool.take(100), pool.take(100)];
+  for (const array of taken.slice(0, 3)) pool.give(array);
   // Past the capacity: not kept.
-  pool.give(new Float32Array(100));
+  pool.give(taken[3]!);
   expect(pool.bytes).toBe(3 * 4 * 100);
   pool.clear();
   expect(pool.bytes).toBe(0);
+});
+
+test('BufferPool takes back only arrays it handed out (a view of one counts), never foreign ones', () => {
+  const pool = new BufferPool();
+  pool.give(new Float32Array(100));
+  expect(pool.bytes).toBe(0);
+  const mine = pool.take(100);
+  pool.give(new Float32Array(mine.buffer));
+  expect(pool.bytes).toBe(400);
+  expect(pool.take(100).buffer).toBe(mine.buffer);
+});
+
+test("step after step, the pool holds the same arrays: those of tfjs's JS kernels are never kept", () => {
+  const backend = nativeBackendInstance()!;
+  // Made by onnxruntime kernels (pooled) and by tfjs's JS kernels (not), as a step does.
+  const step = () =>
+    tf.tidy(() => {
+      const x = made(N, 1);
+      return tf.sum(tf.concat([tf.relu(x), tf.cumsum(x), tf.reverse(x)])).dataSync()[0];
+    });
+  for (let i = 0; i < 3; i++) step();
+  const held = backend.pool.bytes;
+  for (let i = 0; i < 20; i++) step();
+  expect(backend.pool.bytes).toBe(held);
 });
 
 test('disposed kernel outputs are reused for the next output of their size', () => {

@@ -9,6 +9,7 @@ import { runCli } from '../../src/cli/main';
 import { createProgress } from '../../src/cli/progress';
 import { demoFiles, DEMO_SETTINGS, type DemoSettings } from '../../src/demo/demoStages';
 import { runDemo } from '../../src/demo/runDemo';
+import { SHIPPED_MODEL_DIR } from '../../src/train/metaCheckpoint';
 import type { EvaluationReport } from '../../src/eval/evaluationReport';
 import { DatasetStore } from '../../src/data/store/store';
 import { probeVideo } from '../../src/data/video/probe';
@@ -18,6 +19,7 @@ import { capture, captureIO, expectUserError } from '../cli/helpers';
 /** The demo's pipeline at the smallest sizes that still run every stage. */
 const SMALL: DemoSettings = {
   ...DEMO_SETTINGS,
+  fromScratch: true,
   // No face-api L_CNT (the slow part of a step), two steps, no evaluation or images in training.
   configOverrides: [
     'train.steps=2',
@@ -35,6 +37,7 @@ const SMALL: DemoSettings = {
   driverFrames: 10,
   evaluateEpochs: 0,
   evaluateTargets: 2,
+  fromScratchEpochs: { finetuneEpochs: 1, oneShotEpochs: 1, evaluateEpochs: 0 },
 };
 
 let dir: string;
@@ -43,12 +46,17 @@ beforeAll(() => {
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function demo(out: string, io: ReturnType<typeof captureIO>['io'], resume = false) {
+function demo(
+  out: string,
+  io: ReturnType<typeof captureIO>['io'],
+  resume = false,
+  settings: DemoSettings = SMALL,
+) {
   return runDemo({
     out,
     minutes: 0.5,
     resume,
-    settings: SMALL,
+    settings,
     cli: (argv) => runCli(['--backend', 'wasm', '--log-level', 'warn', ...argv], io),
     ctx: {
       ...io,
@@ -123,10 +131,45 @@ test('every stage runs and leaves its output; the summary says where; --resume s
   expect(resumed.text.stderr.match(/done in an earlier run, skipped/g)).toHaveLength(7);
 }, 300_000);
 
+test('by default the demo starts from the shipped model: no corpus, no meta-learning, the speaker held out', async () => {
+  const out = path.join(dir, 'shipped');
+  const files = demoFiles(out);
+  const run = captureIO();
+  const status = await demo(out, run.io, false, { ...SMALL, fromScratch: false });
+  if (status !== 0) throw new Error(run.text.stderr.slice(-2000));
+  const stages = run.text.stderr.match(/\] [a-z-]+: /g)!.map((s) => s.slice(2, -2));
+  expect(stages).toEqual([
+    'heldout-store',
+    'finetune-speaker',
+    'finetune-mona',
+    'animate',
+    'export-onnx',
+    'evaluate',
+  ]);
+  expect(fs.existsSync(files.run)).toBe(false);
+  expect(fs.existsSync(files.trainStore)).toBe(false);
+  // The person models came from the shipped model, at its 128 px.
+  const person = JSON.parse(fs.readFileSync(path.join(files.speaker, 'person.json'), 'utf8'));
+  expect(path.resolve(person.metaCheckpoint.path)).toBe(SHIPPED_MODEL_DIR);
+  const strip = await sharp(files.strip).metadata();
+  expect([strip.width, strip.height]).toEqual([6 * 128 * 2, 3 * 128 * 2]);
+  const heldout = DatasetStore.open(files.heldoutStore);
+  try {
+    expect(heldout.index().videos).toHaveLength(2);
+  } finally {
+    await heldout.close();
+  }
+  expect(run.text.stdout).toContain(`meta-learned model        ${SHIPPED_MODEL_DIR}`);
+}, 300_000);
+
 test('the demo command refuses a bad --minutes and a used --out in one line', async () => {
   expectUserError(
     await capture((io) => runCli(['demo', '--minutes', '0'], io)),
     /--minutes must be a positive number$/,
+  );
+  expectUserError(
+    await capture((io) => runCli(['demo', '--minutes', '3'], io)),
+    /--minutes sets meta-learning time: give it with --from-scratch$/,
   );
   const used = path.join(dir, 'used');
   fs.mkdirSync(used);

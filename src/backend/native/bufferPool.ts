@@ -10,6 +10,13 @@ export const DEFAULT_POOL_BYTES = 2 ** 31;
  */
 export class BufferPool {
   private readonly free = new Map<number, Float32Array[]>();
+  /**
+   * The buffers this pool handed out. Only those come back: arrays that kernels outside it
+   * allocated (tfjs's own JS kernels) have lengths no take asks for again: pooling them grows
+   * the pool by thousands of arrays a training step up to its capacity, and the GC's work and
+   * every step's time with it.
+   */
+  private readonly issued = new WeakSet<ArrayBufferLike>();
   private heldBytes = 0;
   /** Takes served from the pool and takes that allocated, for tests and profiling. */
   hits = 0;
@@ -30,12 +37,19 @@ export class BufferPool {
       return reused;
     }
     this.misses++;
-    return new Float32Array(length);
+    const array = new Float32Array(length);
+    this.issued.add(array.buffer);
+    return array;
   }
 
   /** Keeps `array` for a later take, unless that would pass the capacity. */
   give(array: Float32Array): void {
-    if (array.length === 0 || this.heldBytes + array.byteLength > this.capacityBytes) return;
+    if (
+      array.length === 0 ||
+      !this.issued.has(array.buffer) ||
+      this.heldBytes + array.byteLength > this.capacityBytes
+    )
+      return;
     const list = this.free.get(array.length);
     if (list) list.push(array);
     else this.free.set(array.length, [array]);

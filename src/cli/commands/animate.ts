@@ -34,7 +34,7 @@ export const animateCommand = defineCommand({
       .option('checkpoint', {
         type: 'string',
         describe:
-          'With --image: the meta-learning run or checkpoint [default: the newest under checkpoints/]',
+          'With --image: the meta-learning run or checkpoint [default: the shipped model, checkpoints/cpu128]',
       })
       .option('driver', {
         alias: 'd',
@@ -72,7 +72,15 @@ export const animateCommand = defineCommand({
         type: 'number',
         describe: "Animate only the driver's first N frames (a preview) [default: all]",
       })
+      .option('identity-check', {
+        type: 'number',
+        default: 16,
+        describe:
+          'After writing, read this many output frames (evenly spread) with face-api: the share in which a face is detected, and verified as the person of the shots (0: off)',
+      })
       .check((args) => {
+        if (!Number.isInteger(args['identity-check']) || args['identity-check'] < 0)
+          throw new UsageError('--identity-check must be a non-negative integer');
         if (Boolean(args.person) === Boolean(args.image))
           throw new UsageError('give either --person PERSON_MODEL or --image PORTRAIT');
         if (args.person && args.checkpoint)
@@ -86,7 +94,7 @@ export const animateCommand = defineCommand({
   async run(args, ctx) {
     const [
       { animateVideo },
-      { openPersonModel, personModelId },
+      { openPersonModel, personModelId, readShots },
       meta,
       { feedForwardGenerator, framesToBytes },
       { loadPersonShots },
@@ -113,6 +121,7 @@ export const animateCommand = defineCommand({
     let person: { generator: import('../../models/generator').Generator; id: string };
     let framing: import('../../train/metaCheckpoint').TrainingFraming;
     let personPoints: Float32Array;
+    let shots: import('../../eval/animationIdentity').FramesWithPoints;
     if (args.person) {
       const model = await openPersonModel(args.person);
       framing = model.info.framing;
@@ -121,19 +130,35 @@ export const animateCommand = defineCommand({
         generator: model.generator,
         id: personModelId(model),
       };
+      const stored = await readShots(args.person);
+      const image = stored.size * stored.size * 3;
+      shots = {
+        size: stored.size,
+        frames: Array.from({ length: stored.count }, (_, i) =>
+          stored.frames.subarray(i * image, (i + 1) * image),
+        ),
+        points: Array.from({ length: stored.count }, (_, i) =>
+          stored.points.subarray(i * 136, (i + 1) * 136),
+        ),
+      };
     } else {
       const checkpoint = await meta.openMetaCheckpoint(
-        args.checkpoint ?? (await meta.findLatestMetaCheckpoint()),
+        args.checkpoint ?? meta.defaultMetaCheckpoint(),
       );
       framing = checkpoint.framing;
-      const shots = await loadPersonShots(args.image!, {
+      const oneShot = await loadPersonShots(args.image!, {
         shots: 1,
         size: framing.size,
         crop: framing.crop,
         landmarker,
         log: ctx.log,
       });
-      const made = await feedForwardGenerator(checkpoint, shots);
+      const made = await feedForwardGenerator(checkpoint, oneShot);
+      shots = {
+        size: framing.size,
+        frames: oneShot.frames.map((f) => f.rgb),
+        points: oneShot.points,
+      };
       personPoints = made.meanPoints;
       person = { generator: made.generator, id: `${checkpoint.id}/one-shot` };
     }
@@ -154,6 +179,7 @@ export const animateCommand = defineCommand({
           landmarker,
           batch: args.batch,
           maxFrames: args.frames,
+          samples: args['identity-check'] || undefined,
           log: ctx.log,
           progress: (stage, total) =>
             ctx.progress(total, stage === 'landmarks' ? 'frames tracked' : 'frames'),
@@ -173,6 +199,20 @@ export const animateCommand = defineCommand({
           `${(summary.frames / render).toFixed(1)} frames/s\n` +
           `tagged as synthetic (model ${person.id})${args.watermark ? ', watermarked' : ''}\n`,
       );
+      if (args['identity-check'] > 0) {
+        const { animationIdentity } = await import('../../eval/animationIdentity');
+        const check = await animationIdentity(
+          { ...summary.samples, size: framing.size },
+          shots,
+          landmarker,
+        );
+        const percent = (share: number) => `${Math.round(share * 100)} %`;
+        ctx.stdout.write(
+          `identity check on ${check.frames} output frames: a face detected in ` +
+            `${percent(check.detected)}, verified as the person in ${percent(check.verified)} ` +
+            "(face-api distance below 0.6 from the shots' mean)\n",
+        );
+      }
     } finally {
       person.generator.dispose();
     }

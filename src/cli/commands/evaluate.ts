@@ -29,7 +29,7 @@ export const evaluateCommand = defineCommand({
       .option('checkpoint', {
         type: 'string',
         describe:
-          'A meta-learning run or checkpoint directory [default: the newest run under checkpoints/]',
+          'A meta-learning run or checkpoint directory [default: the shipped model, checkpoints/cpu128]',
       })
       .option('data', {
         type: 'string',
@@ -112,7 +112,7 @@ export const evaluateCommand = defineCommand({
       import('../../eval/evaluationReport'),
     ]);
     const checkpoint = await meta.openMetaCheckpoint(
-      args.checkpoint ?? (await meta.findLatestMetaCheckpoint()),
+      args.checkpoint ?? meta.defaultMetaCheckpoint(),
     );
     const store = args.data ?? checkpoint.trainConfig.data.store ?? undefined;
     if (!store)

@@ -15,7 +15,7 @@ export const exportOnnxCommand = defineCommand({
       .option('checkpoint', {
         type: 'string',
         describe:
-          'A meta-learning run or checkpoint: exports --part [default: the newest under checkpoints/ when --part is given]',
+          'A meta-learning run or checkpoint: exports --part [default: the shipped model, checkpoints/cpu128, when --part is given]',
       })
       .option('part', {
         choices: ['embedder', 'generator'] as const,
@@ -58,7 +58,7 @@ export const exportOnnxCommand = defineCommand({
     const model = args.person
       ? await exportPersonGenerator(args.person, precision)
       : await exportMetaPart(
-          args.checkpoint ?? (await meta.findLatestMetaCheckpoint()),
+          args.checkpoint ?? meta.defaultMetaCheckpoint(),
           args.part!,
           precision,
         );

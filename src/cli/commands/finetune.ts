@@ -27,7 +27,7 @@ export const finetuneCommand = defineCommand({
       .option('checkpoint', {
         type: 'string',
         describe:
-          'A meta-learning run or checkpoint directory [default: the newest run under checkpoints/; with --resume, the one the person model was made from]',
+          'A meta-learning run or checkpoint directory [default: the shipped model, checkpoints/cpu128; with --resume, the one the person model was made from]',
       })
       .option('out', {
         alias: 'o',
@@ -82,9 +82,7 @@ export const finetuneCommand = defineCommand({
       path.join('people', path.basename(args.person!).replace(/\.[^.]+$/, '') || 'person');
     const checkpointPath =
       args.checkpoint ??
-      (args.resume
-        ? readPersonInfo(out).metaCheckpoint.path
-        : await meta.findLatestMetaCheckpoint());
+      (args.resume ? readPersonInfo(out).metaCheckpoint.path : meta.defaultMetaCheckpoint());
     const checkpoint = await meta.openMetaCheckpoint(checkpointPath);
     await ctx.initBackend();
     const epochs = args.feedForward ? 0 : args.epochs;

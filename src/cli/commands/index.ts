@@ -2,6 +2,7 @@ import type { CliCommand } from '../command';
 import { animateCommand } from './animate';
 import { backendsCommand } from './backends';
 import { corpusCommand } from './corpus';
+import { curvesCommand } from './curves';
 import { demoCommand } from './demo';
 import { evaluateCommand } from './evaluate';
 import { exportOnnxCommand } from './exportOnnx';
@@ -9,6 +10,7 @@ import { finetuneCommand } from './finetune';
 import { modelsCommand } from './models';
 import { onnxCheckCommand } from './onnxCheck';
 import { preprocessCommand } from './preprocess';
+import { releaseCommand } from './release';
 import { storeCommand } from './store';
 import { synthCommand } from './synth';
 import { trainMetaCommand } from './trainMeta';
@@ -24,6 +26,8 @@ export const COMMANDS: readonly CliCommand[] = [
   corpusCommand,
   storeCommand,
   trainMetaCommand,
+  curvesCommand,
+  releaseCommand,
   finetuneCommand,
   animateCommand,
   exportOnnxCommand,

@@ -24,7 +24,7 @@ export const trainMetaCommand = defineCommand({
       })
       .option('out', {
         type: 'string',
-        describe: 'The run directory [default: checkpoints/<config name>]',
+        describe: 'The run directory [default: runs/<config name>]',
       })
       .option('resume', {
         type: 'boolean',
@@ -56,8 +56,7 @@ export const trainMetaCommand = defineCommand({
       throw new UserError('give --config (or --resume with --out to continue a run)');
     const configName = args.config ?? path.join(args.out!, 'config.yaml');
     const config = loadTrainConfig(configName, args.set);
-    const out =
-      args.out ?? path.join('checkpoints', path.basename(configName).replace(/\.ya?ml$/, ''));
+    const out = args.out ?? path.join('runs', path.basename(configName).replace(/\.ya?ml$/, ''));
     const store = args.data ?? config.data.store;
     if (!store)
       throw new UserError(`${printable(configName)}: no store: give --data or set data.store`);

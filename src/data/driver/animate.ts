@@ -35,6 +35,11 @@ export interface AnimateOptions {
   batch: number;
   /** Only the driver's first this many frames (a preview); all when undefined. */
   maxFrames?: number;
+  /**
+   * Keep this many generated frames, evenly spread, with the points each was drawn from, in the
+   * summary (an identity check reads them); none when undefined.
+   */
+  samples?: number;
   log: Logger;
   /** One per stage: 'landmarks' then 'frames', each over the driver's frames. */
   progress?: (stage: 'landmarks' | 'frames', total: number) => FrameProgress;
@@ -54,6 +59,8 @@ export interface AnimateSummary {
   hasAudio: boolean;
   seconds: { landmarks: number; render: number };
   interrupted: boolean;
+  /** The generated frames kept by options.samples (before side-by-side and watermark). */
+  samples: { frames: Uint8Array[]; points: Points[] };
 }
 
 /** Frames without points take the nearest earlier frame's (or, at the start, the first found). */
@@ -80,6 +87,7 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
     hasAudio: info.hasAudio,
     seconds: { landmarks: 0, render: 0 },
     interrupted: false,
+    samples: { frames: [], points: [] },
   };
 
   // Pass 1: landmarks of every frame, in source pixels.
@@ -128,6 +136,13 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
   });
   const driverFrames = options.sideBySide ? decodeFrames(driver, { info }) : undefined;
   const renderBar = options.progress?.('frames', points.length);
+  const wanted = options.samples
+    ? new Set(
+        Array.from({ length: Math.min(options.samples, points.length) }, (_, i) =>
+          Math.floor(((i + 0.5) * points.length) / Math.min(options.samples!, points.length)),
+        ),
+      )
+    : new Set<number>();
   const image = size * size * 3;
   try {
     for (let first = 0; first < points.length; first += options.batch) {
@@ -144,6 +159,10 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
       const rendered = await options.render(landmarkImages, count);
       for (let i = 0; i < count; i++) {
         let frame = rendered[i]!;
+        if (wanted.has(first + i)) {
+          summary.samples.frames.push(Uint8Array.from(frame));
+          summary.samples.points.push(drawn[i]!);
+        }
         if (driverFrames) {
           const next = await driverFrames.next();
           if (next.done)
