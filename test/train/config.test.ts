@@ -44,9 +44,9 @@ function writeConfig(name: string, text: string): string {
 }
 
 describe('shipped configs', () => {
-  test('the package configs folder is the repository one, and both configs are in it', () => {
+  test('the package configs folder is the repository one, and the three configs are in it', () => {
     expect(path.resolve(CONFIGS_DIR)).toBe(path.resolve(REPO_CONFIGS));
-    expect(availableConfigs()).toEqual(['tiny', 'voxceleb2']);
+    expect(availableConfigs()).toEqual(['cpu128', 'tiny', 'voxceleb2']);
   });
 
   test("voxceleb2 is the paper's model and numbers", () => {
@@ -93,6 +93,7 @@ describe('schema', () => {
       heldoutFraction: 0.05,
       heldoutFrames: 2,
       splitSeed: 0,
+      evalStore: null,
       prefetch: 2,
       background: 'black',
     });
@@ -222,11 +223,11 @@ describe('loadTrainConfig', () => {
 
   test('a missing config lists the available ones', () => {
     expect(userError(() => loadTrainConfig('voxceleb3'))).toBe(
-      `voxceleb3: no such config; the bundled ones are tiny, voxceleb2 (in ${CONFIGS_DIR})`,
+      `voxceleb3: no such config; the bundled ones are cpu128, tiny, voxceleb2 (in ${CONFIGS_DIR})`,
     );
     const missing = path.join(tmp, 'nope.yaml');
     expect(userError(() => loadTrainConfig(missing))).toContain(
-      'the bundled ones are tiny, voxceleb2',
+      'the bundled ones are cpu128, tiny, voxceleb2',
     );
   });
 
