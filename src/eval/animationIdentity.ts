@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { pixelTensor } from '../data/frameTensors';
 import type { FaceLandmarker } from '../data/landmarks/landmarker';
 import type { Points } from '../data/landmarks/points';
 import { faceDetected } from './faceDetection';
@@ -21,19 +22,6 @@ export interface AnimationIdentity {
   verified: number;
 }
 
-const toTensor = (set: FramesWithPoints) =>
-  tf.tidy(() => {
-    const { frames, size } = set;
-    const pixels = new Float32Array(frames.length * size * size * 3);
-    frames.forEach((f, i) =>
-      pixels.set(
-        Float32Array.from(f, (v) => v / 255),
-        i * f.length,
-      ),
-    );
-    return tf.tensor4d(pixels, [frames.length, size, size, 3]);
-  });
-
 /**
  * Does an animation still look like a face, and like the person? The detection and verification
  * rates of `evaluate`, on generated frames: each read in the face square of the points it was
@@ -50,7 +38,8 @@ export async function animationIdentity(
   const identity = await IdentitySimilarity.load();
   try {
     const share = tf.tidy(() => {
-      const [shotImages, outImages] = [toTensor(shots), toTensor(output)];
+      const shotImages = pixelTensor(shots.frames, shots.size);
+      const outImages = pixelTensor(output.frames, output.size);
       const person = personDescriptor(identity, shotImages, shots.points);
       const drawn = identity.rawDescriptorsIn(outImages, output.points.map(faceSquare));
       return tf.mean(verified(drawn, person)).dataSync()[0]!;
