@@ -8,6 +8,7 @@ export {
   type ConcreteBackend,
 } from './backend/select';
 export { createLogger, type Logger, type LoggerOptions } from './log';
+export { referenceOps, setReferenceOps, REFERENCE_OPS_ENV_VAR } from './ops/opsMode';
 export { UserError, isUserError } from './errors';
 export {
   openMetaCheckpoint,

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isUserError, UserError } from '../../src/errors';
 import { printable } from '../../src/oneLine';
-import { writeFileAtomically } from '../../src/writeFileAtomically';
+import { writeFileAtomically } from '../../src/fileSystem';
 import { benchBackends } from './backends';
 import { describeMachine, resultsStem } from './machine';
 import { renderMarkdown } from './markdown';

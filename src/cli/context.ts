@@ -1,7 +1,9 @@
 import type { BackendSelection } from '../backend/select';
 import { createLogger, type Logger } from '../log';
+import { referenceOps, referenceOpsFromEnv, setReferenceOps } from '../ops/opsMode';
+import type { Progress } from '../progress';
 import type { GlobalArgs } from './options';
-import { createProgress, type Progress } from './progress';
+import { createProgress } from './progress';
 
 /** What a command handler gets besides its parsed arguments. */
 export interface CommandContext {
@@ -36,6 +38,8 @@ export function createContext(
   setExitCode: (code: number) => void = () => undefined,
 ): CommandContext {
   const log = createLogger({ level: args.logLevel, destination: io.stderr });
+  // Read here so that a bad value of the variable fails before any work.
+  setReferenceOps(args.referenceOps || referenceOpsFromEnv(process.env));
   let selection: Promise<BackendSelection> | undefined;
   const running = new Set<Progress>();
   return {
@@ -52,6 +56,9 @@ export function createContext(
           wasmThreads: args.wasmThreads,
           threads: args.threads,
           log,
+        }).then((chosen) => {
+          if (referenceOps()) log.info('reference ops: the plain tfjs versions of src/ops');
+          return chosen;
         }),
       )),
     progress: (total, unit, start = 0) => {

@@ -1,6 +1,7 @@
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 import { BACKEND_CHOICES, BACKEND_ENV_VAR } from '../backend/choices';
 import { LOG_LEVELS } from '../log';
+import { REFERENCE_OPS_ENV_VAR } from '../ops/opsMode';
 
 /** A yargs validation failure (unknown command or option, bad value); the CLI exits with 2. */
 export class UsageError extends Error {
@@ -31,8 +32,22 @@ export function globalOptions(parser: Argv) {
       default: 0,
       describe: 'native backend: onnxruntime threads per kernel (0 = one per physical core)',
     })
+    .option('reference-ops', {
+      type: 'boolean',
+      default: false,
+      describe: `Run the plain tfjs versions of the fused ops (src/ops) [also $${REFERENCE_OPS_ENV_VAR}=1]`,
+    })
     .group(
-      ['backend', 'log-level', 'seed', 'threads', 'wasm-threads', 'help', 'version'],
+      [
+        'backend',
+        'log-level',
+        'seed',
+        'threads',
+        'wasm-threads',
+        'reference-ops',
+        'help',
+        'version',
+      ],
       'Global options:',
     )
     .check((args) => {

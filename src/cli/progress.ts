@@ -1,13 +1,5 @@
 import { SingleBar } from 'cli-progress';
-
-/** A progress bar with ETA for a long loop. */
-export interface Progress {
-  /** One more item done; `label` says what is being worked on now. */
-  increment(label?: string): void;
-  /** Jumps to `value` done: bars over time rather than items. */
-  update(value: number, label?: string): void;
-  stop(): void;
-}
+import type { Progress } from '../progress';
 
 /**
  * A bar on stderr. On a terminal it redraws in place; when stderr is a file or a pipe (batch

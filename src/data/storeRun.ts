@@ -1,4 +1,4 @@
-import type { Progress } from '../cli/progress';
+import type { Progress } from '../progress';
 import type { Logger } from '../log';
 import type { FaceLandmarker } from './landmarks/landmarker';
 import type { StoreSettings } from './store/schema';

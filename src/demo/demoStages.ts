@@ -221,7 +221,7 @@ export function demoStages(options: {
         }
         const [{ animationStrip }, { writeFileAtomically }] = await Promise.all([
           import('./animationStrip'),
-          import('../writeFileAtomically'),
+          import('../fileSystem'),
         ]);
         await writeFileAtomically(
           files.strip,

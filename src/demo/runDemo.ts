@@ -6,7 +6,7 @@ import { printable } from '../oneLine';
 import type { CommandContext } from '../cli/context';
 import { loadTrainConfig } from '../train/loadConfig';
 import { defaultMetaCheckpoint, openMetaCheckpoint } from '../train/metaCheckpoint';
-import { writeFileAtomically } from '../writeFileAtomically';
+import { writeFileAtomically } from '../fileSystem';
 import { demoFiles, demoStages, type DemoSettings } from './demoStages';
 
 /** One step of the pipeline; `run` resolves to an exit status (0 ok, 130 Ctrl-C, else failed). */

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Progress } from '../cli/progress';
 import { encodePng, type RgbImage } from '../data/image';
+import { sideBySide } from '../data/imageLayout';
 import type { FaceLandmarker } from '../data/landmarks/landmarker';
 import { POINT_COUNT, type Points } from '../data/landmarks/points';
 import { landmarkImageBytes } from '../data/landmarks/rasterise';
@@ -13,9 +13,10 @@ import type { Logger } from '../log';
 import type { ContentTerm } from '../losses/contentLoss';
 import { printable } from '../oneLine';
 import { packageVersion } from '../packageVersion';
+import type { Progress } from '../progress';
 import type { MetaCheckpoint } from '../train/metaCheckpoint';
 import { contentTermsFor } from '../train/runParts';
-import { writeFileAtomically } from '../writeFileAtomically';
+import { writeFileAtomically } from '../fileSystem';
 import { BASELINES, baselineOutputs } from './baselines';
 import {
   shotCountResults,
@@ -37,7 +38,6 @@ import { METRICS, scoreMethods, type FrameScorer } from './frameScores';
 import { IdentitySimilarity } from './identitySimilarity';
 import { LandmarkError, type LandmarkReference } from './landmarkError';
 import { modelOutputs } from './modelOutputs';
-import { sideBySide } from './sampleStrip';
 import { readUnitRecords, appendUnitRecord, UNITS_FILE } from './unitRecords';
 
 export const SETTINGS_FILE = 'evaluation.json';
@@ -321,12 +321,12 @@ export interface EvaluateResult {
 }
 
 /**
- * `talking-heads evaluate`: self-reenactment (METHOD.md, Evaluation) on the videos of a store's
- * split. Each (video, K) unit takes K shots, builds the person (feed-forward, and fine-tuned when
- * asked), draws the target frames from their own landmarks and scores them with every metric,
- * beside the copy-nearest-shot, mean-shot and warp-nearest-shot baselines. Finished units are appended to
- * units.jsonl as they finish, so Ctrl-C or a crash loses at most the unit in hand and --resume
- * goes on from there; the report is rebuilt from all finished units at the end.
+ * `talking-heads evaluate`: self-reenactment (docs/method.md, Evaluation) on the videos of a
+ * store's split. Each (video, K) unit takes K shots, builds the person (feed-forward, and
+ * fine-tuned when asked), draws the target frames from their own landmarks and scores them with
+ * every metric, beside the copy-nearest-shot, mean-shot and warp-nearest-shot baselines. Finished
+ * units are appended to units.jsonl as they finish, so Ctrl-C or a crash loses at most the unit in
+ * hand and --resume goes on from there; the report is rebuilt from all finished units at the end.
  */
 export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult> {
   const { log, out } = options;

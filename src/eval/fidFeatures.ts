@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { pixelTensor } from '../data/frameTensors';
-import { readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../models/safetensors';
+import { readSafetensorsFile, toFloat32, writeSafetensorsFile } from '../formats/safetensors';
 import { fileStem, unitVideos, type EvaluationUnit } from './evaluationPlan';
 import type { FidResult } from './evaluationReport';
 import { FeatureMoments, frechetDistance } from './fid/frechet';

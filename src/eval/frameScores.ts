@@ -7,7 +7,7 @@ import { FaceDetections } from './faceDetection';
 import { personDescriptor, verified } from './faceVerification';
 import { cosine, type IdentitySimilarity, unitLength } from './identitySimilarity';
 import type { LandmarkError, LandmarkReference } from './landmarkError';
-import { meanAbsoluteError, psnr } from './pixelErrors';
+import { perImageMeanAbsoluteError, psnr } from './pixelErrors';
 import { ssim } from './ssim';
 
 export interface MetricInfo {
@@ -116,7 +116,7 @@ export async function scoreMethods(
         // One pass of the recognition net for both: CSIM on unit length, verification on raw.
         const descriptors = scorer.identity.rawDescriptorsIn(b, squares);
         return [
-          meanAbsoluteError(b, a),
+          perImageMeanAbsoluteError(b, a),
           psnr(b, a),
           ssim(b, a),
           cosine(unitLength(descriptors), realDescriptors),

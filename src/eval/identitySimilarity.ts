@@ -4,7 +4,7 @@ import type { FeatureBackbone } from '../losses/backbones/backbone';
 import { loadFaceApiBackbone } from '../losses/backbones/faceapi';
 
 /**
- * CSIM (METHOD.md, Evaluation): the cosine similarity of face-recognition embeddings of two
+ * CSIM (docs/method.md, Evaluation): the cosine similarity of face-recognition embeddings of two
  * images, here the 128-d descriptors of face-api's recognition net (a port of dlib's ResNet
  * face descriptor), bundled with the package. The net was trained on tight face boxes, not on
  * the looser crops the models see (with hair and background, two different people score 0.85-0.95

@@ -59,10 +59,10 @@ async function drawTargets(
 }
 
 /**
- * A held-out person's self-reenactment by the model (METHOD.md, Evaluation): ê from the K shots,
- * psi' = P·ê and w' = w0 + ê, the target frames drawn from their landmarks (feed-forward), then,
- * with epochs > 0, fine-tuning exactly as `finetune` does, all in memory, and the targets drawn
- * again.
+ * A held-out person's self-reenactment by the model (docs/method.md, Evaluation): ê from the K
+ * shots, psi' = P·ê and w' = w0 + ê, the target frames drawn from their landmarks (feed-forward),
+ * then, with epochs > 0, fine-tuning exactly as `finetune` does, all in memory, and the targets
+ * drawn again.
  */
 export async function modelOutputs(
   meta: MetaCheckpoint,

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 export const PSNR_CAP_DB = 100;
 
 /** Mean absolute error of each image pair, [batch]; images [batch, h, w, c] in [0, 1]. */
-export function meanAbsoluteError(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor1D {
+export function perImageMeanAbsoluteError(a: tf.Tensor4D, b: tf.Tensor4D): tf.Tensor1D {
   return tf.tidy(() => tf.mean(tf.abs(tf.sub(a, b)), [1, 2, 3]) as tf.Tensor1D);
 }
 

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { UserError } from '../errors';
+import { appendDurablySync } from '../fileSystem';
 import { printable } from '../oneLine';
 import type { UnitRecord } from './evaluationReport';
 
@@ -8,13 +9,7 @@ export const UNITS_FILE = 'units.jsonl';
 
 /** Appends one finished unit and syncs it to disk before the run moves on. */
 export function appendUnitRecord(file: string, record: UnitRecord): void {
-  const fd = fs.openSync(file, 'a');
-  try {
-    fs.writeSync(fd, JSON.stringify(record) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  appendDurablySync(file, JSON.stringify(record) + '\n', 'a units file');
 }
 
 /**

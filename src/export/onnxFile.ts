@@ -1,8 +1,7 @@
-import * as fsp from 'node:fs/promises';
 import { onnx } from 'onnx-proto';
 import { UserError } from '../errors';
-import { fileError, printable } from '../oneLine';
-import { writeFileAtomically } from '../writeFileAtomically';
+import { readBytes, writeFileAtomically } from '../fileSystem';
+import { printable } from '../oneLine';
 import { onnxStructureProblems } from './onnxStructure';
 
 /** Serialises a model after checking its structure, and writes it atomically. */
@@ -19,12 +18,7 @@ export async function writeOnnxModel(file: string, model: onnx.ModelProto): Prom
 export async function readOnnxModel(
   file: string,
 ): Promise<{ model: onnx.ModelProto; bytes: Uint8Array }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fsp.readFile(file);
-  } catch (err) {
-    throw fileError(file, err, 'read', 'an ONNX file');
-  }
+  const bytes = await readBytes(file, 'an ONNX file');
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);

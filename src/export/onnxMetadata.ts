@@ -29,7 +29,7 @@ export const IO_DOCS = {
   meanEmbedding:
     'ê: the mean of embedding over the batch, float32 [1, embeddingSize]; feed the K shots of one person as the batch.',
   frame: (activation: OutputActivation) =>
-    `Generated frames, float32 NCHW [batch, 3, size, size], RGB in ${activation === 'sigmoid' ? '(0, 1)' : '(-1, 1)'}.`,
+    `Generated frames, float32 NCHW [batch, 3, size, size], RGB trained towards [0, 1]${activation === 'sigmoid' ? '' : ' (a tanh output: clip below 0)'}.`,
 } as const;
 
 const KEY = {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureBackbone } from './backbones/backbone';
-import { detach } from './detach';
+import { detach } from '../ops/detach';
 import { meanAbsoluteError } from './featureMatching';
 
 /** One backbone's part of L_CNT: the mean L1 distance of its features at `layers`, weighted. */

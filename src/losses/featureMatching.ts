@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { detach } from './detach';
+import { detach } from '../ops/detach';
 
-/** Mean absolute difference of two tensors of one shape. */
+/** Mean absolute difference of two tensors of one shape, over all their elements: a scalar. */
 export function meanAbsoluteError(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.abs(tf.sub(a, b))));
 }

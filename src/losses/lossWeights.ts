@@ -1,4 +1,4 @@
-/** The weight of each loss term; defaults are the paper's (METHOD.md). */
+/** The weight of each loss term; defaults are the paper's (docs/method.md, Losses). */
 export interface LossWeights {
   /** Feature matching inside L_ADV. */
   featureMatching: number;
@@ -10,7 +10,7 @@ export interface LossWeights {
   vggface: number;
   /**
    * L_CNT's face-api term: the offline stand-in when no VGG weights are given. Not in the paper;
-   * set like VGG19's until the trainer's runs tune it.
+   * the default is VGG19's weight; the CPU configs raise it (configs/tiny.yaml, cpu128.yaml).
    */
   faceapi: number;
 }

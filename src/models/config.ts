@@ -32,7 +32,7 @@ export interface ModelConfig {
   leakySlope: number;
 }
 
-/** The paper's networks at 256 px; widths and placement as in METHOD.md and the public port. */
+/** The paper's networks at 256 px; widths and placement as in docs/method.md and the port. */
 export const PAPER_PRESET: ModelConfig = {
   imageSize: 256,
   baseWidth: 64,

@@ -9,7 +9,7 @@ import { ResBlockUp } from './layers/resBlockUp';
 import { SelfAttention } from './layers/selfAttention';
 import { SNConv2D } from './layers/snConv2d';
 import { SNDense } from './layers/snDense';
-import { leakyRelu } from './layers/leakyRelu';
+import { leakyRelu } from '../ops/leakyRelu';
 
 /** One stage of the generator and, for AdaIN stages, how many psi entries it takes. */
 export interface GeneratorStage {
@@ -177,7 +177,7 @@ export class Generator extends ModuleLayer {
 
   /**
    * Meta mode: inputs [y, ê] with ê [batch, embeddingSize]. Fine-tuning mode: inputs [y] (or y).
-   * Output: frames [batch, size, size, 3] in (0, 1) for sigmoid, (-1, 1) for tanh.
+   * Output: frames [batch, size, size, 3], trained against frames in [0, 1] (tanh's range is wider).
    */
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: CallArgs): tf.Tensor {
     return tf.tidy(() => {

@@ -6,7 +6,8 @@ import {
   tensorToRaw,
   writeSafetensorsFile,
   type RawTensor,
-} from './safetensors';
+} from '../formats/safetensors';
+import { sameShape } from '../formats/shape';
 
 /** Networks by the name that prefixes their weights in a file, e.g. { generator: G }. */
 export type NamedModules = Record<string, ModuleLayer>;
@@ -58,7 +59,7 @@ export async function loadWeights(
     const raw = tensors[name];
     if (raw == null) throw new UserError(`${file}: missing tensor '${name}'`);
     const shape = weight.shape as number[];
-    if (raw.shape.length !== shape.length || raw.shape.some((d, i) => d !== shape[i])) {
+    if (!sameShape(raw.shape, shape)) {
       throw new UserError(
         `${file}: tensor '${name}' has shape [${raw.shape}], the model needs [${shape}]`,
       );

@@ -1,17 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
+import type { AdamSettings } from '../ops/adam';
 
-export interface AdamSettings {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-}
+export type { AdamSettings };
 
 /**
  * Adam for the projection discriminator's W ([embeddingSize, videos]) that touches only the
  * columns of the videos in the batch, each with its own moments and its own step count. A plain
- * optimizer over the whole W would keep moving every other video's column on stale momentum
- * (METHOD.md lists "Adam's moments mixed between videos" among the public ports' defects).
+ * optimizer over the whole W would keep moving every other video's column on stale momentum: the
+ * ports' "Adam's moments mixed between videos" (docs/method.md, Departures).
  */
 export class ColumnAdam {
   readonly m: tf.Variable;

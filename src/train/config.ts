@@ -7,7 +7,7 @@ import { printable, quote } from '../oneLine';
 /*
  * The meta-learning config: what configs/*.yaml hold. Every level is strict, so a mistyped key
  * fails by name instead of silently leaving a default in place. Defaults are the paper's
- * settings (METHOD.md); configs/voxceleb2.yaml spells them out with their sources.
+ * settings (docs/method.md); configs/voxceleb2.yaml spells them out with their sources.
  */
 
 /** A value shown in an error message: short, on one line. */
@@ -197,9 +197,9 @@ const trainSchema = section({
   batchSize: positiveInt().default(16),
   /** Generator steps in all; 75 epochs of ~145k VoxCeleb2 videos at batch 16 is ~680k. */
   steps: positiveInt().default(680_000),
-  /** Discriminator updates per E/G update: ports take one or two (METHOD.md); the paper two. */
+  /** D updates per E/G update: ports take one or two (docs/method.md); the paper two. */
   dStepsPerGStep: positiveInt().default(2),
-  /** Adam for E and G together, and for D: the two time-scale rule (METHOD.md). */
+  /** Adam for E and G together, and for D: the two time-scale rule (docs/method.md). */
   lrEmbedderGenerator: positiveNumber().default(5e-5),
   lrDiscriminator: positiveNumber().default(2e-4),
   /** Not given in the paper; the ports use Adam's defaults. */

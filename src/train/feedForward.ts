@@ -7,8 +7,8 @@ import { meanEmbedding } from './meanEmbedding';
 import { loadMetaNetworks, type MetaCheckpoint } from './metaCheckpoint';
 
 /**
- * The feed-forward person (METHOD.md, no fine-tuning): G with psi' = P·ê, ê the mean of E over
- * the shots. What `animate --image` uses, in memory; `finetune --feed-forward` saves the same.
+ * The feed-forward person (docs/method.md, Feed-forward model): G with psi' = P·ê, ê the mean of E
+ * over the shots. What `animate --image` uses, in memory; `finetune --feed-forward` saves the same.
  */
 export async function feedForwardGenerator(
   meta: MetaCheckpoint,
@@ -45,8 +45,9 @@ export async function framesToBytes(
 ): Promise<Uint8Array[]> {
   const size = generator.config.imageSize;
   const bytes = tf.tidy(() => {
-    let out: tf.Tensor = generator.generate(tf.tensor4d(landmarkImages, [count, size, size, 3]));
-    if (generator.config.outputActivation === 'tanh') out = tf.div(tf.add(out, 1), 2);
+    // Training compares G's output with frames in [0, 1] whatever its activation, so a tanh
+    // generator learns that range too: its output is a frame as it is, clipped.
+    const out = generator.generate(tf.tensor4d(landmarkImages, [count, size, size, 3]));
     return tf.cast(tf.round(tf.mul(tf.clipByValue(out, 0, 1), 255)), 'int32');
   });
   const values = await bytes.data();

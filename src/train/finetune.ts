@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import type { Progress } from '../cli/progress';
+import type { Progress } from '../progress';
 import type { FaceLandmarker } from '../data/landmarks/landmarker';
 import { meanPoints, POINT_COUNT, type Points } from '../data/landmarks/points';
 import { frameTensors } from '../data/frameTensors';
@@ -36,6 +36,7 @@ import {
 import { tensorGrid } from './sampleGrid';
 import { shotBatchAt } from './shotOrder';
 import { EventWriter } from './tensorboard/eventWriter';
+import { runTrainingLoop } from './trainingLoop';
 
 export interface FinetuneOptions {
   meta: MetaCheckpoint;
@@ -110,7 +111,7 @@ function checkSameMeta(info: PersonInfo, meta: MetaCheckpoint, out: string): voi
 }
 
 /**
- * Few-shot fine-tuning (METHOD.md): the shots are detected and framed as training frames were;
+ * Few-shot fine-tuning (docs/method.md): the shots are detected and framed as training frames were;
  * ê_NEW is the mean of E over them; psi' = P·ê_NEW and w' = w0 + ê_NEW; then G and D train on
  * the shots with L_CNT + L_ADV and the hinge loss. Writes a person model (personModel.ts) with
  * a checkpoint at the start (the feed-forward model), at the end and on Ctrl-C.
@@ -241,54 +242,35 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       const progress = options.progress?.(totalSteps, step);
       const trainStarted = Date.now();
       const startStep = step;
-      let nonFiniteRun = 0;
-      while (step < totalSteps) {
-        if (options.signal?.aborted) {
-          summary.interrupted = true;
-          break;
-        }
-        const indices = shotBatchAt(step, { shots: shots.count, batchSize, seed: options.seed });
-        const batch = pickShots(all, indices);
-        const result = learner.step(batch);
-        step++;
-        if (result.nonFinite) {
-          nonFiniteRun++;
-          log.warn(`step ${step}: non-finite ${result.nonFinite} loss; nothing was updated`);
-          if (nonFiniteRun >= train.maxNonFiniteSteps) {
-            tf.dispose([batch.frames, batch.landmarks]);
-            throw new UserError(
-              `stopped at step ${step}: ${nonFiniteRun} steps in a row had a non-finite loss ` +
-                `(last: ${result.nonFinite}); the person model in ${printable(out)} keeps its last good state`,
-            );
-          }
-        } else nonFiniteRun = 0;
-        summary.lastLosses = result.losses;
-        events.scalars(
-          {
-            ...Object.fromEntries(Object.entries(result.losses).map(([k, v]) => [`loss/${k}`, v])),
-            'score/real': result.scores.real,
-            'score/fake': result.scores.fake,
-            'grad_norm/generator': result.gradientNorms.generator,
-            'grad_norm/discriminator': result.gradientNorms.discriminator,
-          },
-          step,
-        );
-        tf.dispose([batch.frames, batch.landmarks]);
-        const epochDone = step % stepsPerEpoch === 0;
-        if (epochDone && (step / stepsPerEpoch) % 10 === 0)
-          await writeSamples(events, modules, all, step);
-        progress?.increment(
-          `epoch ${Math.ceil(step / stepsPerEpoch)}/${epochs} ` +
-            `D ${result.losses.discriminator.toFixed(3)} G ${result.losses.total.toFixed(3)}`,
-        );
-      }
+      const end = await runTrainingLoop({
+        from: step,
+        to: totalSteps,
+        batch: (done) =>
+          pickShots(all, shotBatchAt(done, { shots: shots.count, batchSize, seed: options.seed })),
+        learn: (batch) => learner.step(batch),
+        dispose: (batch) => tf.dispose([batch.frames, batch.landmarks]),
+        maxNonFiniteSteps: train.maxNonFiniteSteps,
+        lastGoodState: `the person model in ${printable(out)} keeps its last good state`,
+        log,
+        signal: options.signal,
+        scalars: { events, every: 1 },
+        afterStep: async (at) => {
+          if (at % stepsPerEpoch === 0 && (at / stepsPerEpoch) % 10 === 0)
+            await writeSamples(events, modules, all, at);
+        },
+        progress: (at, losses) =>
+          progress?.increment(`epoch ${Math.ceil(at / stepsPerEpoch)}/${epochs} ${losses}`),
+      });
       progress?.stop();
+      step = end.step;
+      summary.interrupted = end.interrupted;
+      if (end.last) summary.lastLosses = end.last.losses;
       summary.steps = step - startStep;
       summary.trainSeconds = (Date.now() - trainStarted) / 1000;
       const epochsRun = summary.steps / stepsPerEpoch;
       if (summary.steps > 0) {
         summary.secondsPerEpoch = summary.trainSeconds / epochsRun;
-        if (nonFiniteRun === 0) await save();
+        if (end.nonFiniteStreak === 0) await save();
         await writeSamples(events, modules, all, step);
       }
     }

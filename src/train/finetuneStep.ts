@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { generatorAdversarialLoss } from '../losses/adversarial';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
-import { detach } from '../losses/detach';
+import { detach } from '../ops/detach';
 import { featureMatchingLoss } from '../losses/featureMatching';
 import type { Discriminator } from '../models/discriminator';
 import type { Generator } from '../models/generator';
 import type { AdamSettings } from './columnAdam';
-import { applyInOrder, variablesOf } from './gradients';
-import { hingeGradients } from './hingeGradients';
-import { adamOptimizer } from './adamOptimizer';
+import { discriminatorUpdates } from './discriminatorUpdate';
+import { generatorUpdate } from './generatorUpdate';
+import { variablesOf } from './gradients';
+import { adamOptimizer } from '../ops/adam';
 
 export interface FinetuneNetworks {
   /** In fine-tuning mode: psi' replaces P·ê (Generator.enterFinetuning). */
@@ -58,7 +59,7 @@ export interface FinetuneStepResult {
 }
 
 /**
- * One fine-tuning step on a new person's shots (METHOD.md, Few-shot fine-tuning): one update
+ * One fine-tuning step on a new person's shots (docs/method.md, Few-shot fine-tuning): one update
  * of G (with psi') on L_CNT + L_ADV, feature matching included, then the hinge update(s) of D
  * (with w') on that update's x̂. No embedder and no L_MCH: the person's embedding is already
  * folded into psi' and w'.
@@ -104,13 +105,13 @@ export class FinetuneLearner {
     // serves the D updates after it.
     let fake: tf.Tensor4D | undefined;
     try {
-      const terms = { content: 0, adversarial: 0, featureMatching: 0 };
-      const { value, grads } = tf.variableGrads(() => {
+      // G (with psi') on L_CNT + L_ADV, feature matching included.
+      const g = generatorUpdate(this.gOptimizer, { generator: this.gVars }, gradientClip, () => {
         const generated = G.generate(landmarks, undefined, true);
         fake = tf.keep(detach(generated));
         const realOut = D.discriminate(frames, landmarks, undefined, true);
         const fakeOut = D.discriminate(generated, landmarks, undefined, true);
-        const parts = {
+        return {
           content: contentLoss(frames, generated, contentTerms),
           adversarial: generatorAdversarialLoss(fakeOut.score),
           featureMatching: tf.mul(
@@ -118,44 +119,26 @@ export class FinetuneLearner {
             featureMatchingWeight,
           ) as tf.Scalar,
         };
-        for (const [name, t] of Object.entries(parts))
-          terms[name as keyof typeof terms] = t.dataSync()[0]!;
-        return tf.addN(Object.values(parts)) as tf.Scalar;
-      }, this.gVars);
-      const total = value.dataSync()[0]!;
-      value.dispose();
-      Object.assign(result.losses, terms, { total });
-      const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v));
-      if (bad || !Number.isFinite(total)) {
-        tf.dispose(Object.values(grads));
-        result.nonFinite = bad ? bad[0] : 'total';
+      });
+      Object.assign(result.losses, g.losses);
+      if (g.nonFinite) {
+        result.nonFinite = g.nonFinite;
         return result;
       }
-      result.gradientNorms.generator = applyInOrder(
-        this.gOptimizer,
-        this.gVars,
-        grads,
-        gradientClip,
-      );
+      result.gradientNorms.generator = g.gradientNorms.generator;
 
-      for (let d = 0; d < dStepsPerGStep; d++) {
-        const update = hingeGradients(D, frames, fake!, landmarks, undefined, this.dVars);
-        const dGrads = update.grads;
-        if (!update.finite) {
-          // The G update stays.
-          tf.dispose(Object.values(dGrads));
-          result.nonFinite = 'discriminator';
-          return result;
-        }
-        result.gradientNorms.discriminator = applyInOrder(
-          this.dOptimizer,
-          this.dVars,
-          dGrads,
-          gradientClip,
-        );
-        result.losses.discriminator = update.loss;
-        result.scores = { real: update.real, fake: update.fake };
-      }
+      // D (with w') on the shots and x̂. A refused D update leaves the G update in place.
+      const d = discriminatorUpdates(
+        D,
+        this.dOptimizer,
+        this.dVars,
+        { real: frames, fake: fake!, landmarks },
+        { steps: dStepsPerGStep, gradientClip },
+      );
+      result.losses.discriminator = d.loss;
+      result.scores = d.scores;
+      result.gradientNorms.discriminator = d.gradientNorm;
+      if (d.nonFinite) result.nonFinite = 'discriminator';
       return result;
     } finally {
       fake?.dispose();

@@ -78,7 +78,7 @@ export function defaultMetaCheckpoint(dir = SHIPPED_MODEL_DIR): string {
 export interface MetaNetworksForPerson {
   embedder: Embedder;
   generator: Generator;
-  /** With a single, unused W column: a person's D uses w' = w0 + ê_NEW instead (METHOD.md). */
+  /** With one unused W column: a person's D uses w' = w0 + ê_NEW instead (docs/method.md). */
   discriminator: Discriminator;
 }
 

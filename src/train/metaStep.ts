@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { generatorAdversarialLoss } from '../losses/adversarial';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
-import { detach } from '../losses/detach';
+import { detach } from '../ops/detach';
 import { embeddingMatchLoss } from '../losses/embeddingMatch';
 import { featureMatchingLoss } from '../losses/featureMatching';
 import type { LossWeights } from '../losses/lossWeights';
@@ -10,9 +10,10 @@ import type { Embedder } from '../models/embedder';
 import type { Generator } from '../models/generator';
 import type { EpisodeBatch } from '../data/episodes/sampler';
 import { ColumnAdam, type AdamSettings } from './columnAdam';
-import { applyInOrder, clipNetworkGradients, globalNorm, variablesOf } from './gradients';
-import { hingeGradients } from './hingeGradients';
-import { adamOptimizer } from './adamOptimizer';
+import { discriminatorUpdates } from './discriminatorUpdate';
+import { generatorUpdate } from './generatorUpdate';
+import { globalNorm, variablesOf } from './gradients';
+import { adamOptimizer } from '../ops/adam';
 
 export interface MetaNetworks {
   embedder: Embedder;
@@ -52,7 +53,7 @@ export interface MetaStepResult {
 }
 
 /**
- * One meta-learning step (METHOD.md, Losses and Optimisation) on a batch of episodes:
+ * One meta-learning step (docs/method.md, Losses and Optimisation) on a batch of episodes:
  * 1. one E+G update on L_CNT + L_ADV (with feature matching) + L_MCH;
  * 2. `dStepsPerGStep` hinge updates of D on x and that update's x̂, detached;
  * 3. one update of the batch's W columns (only those) from the D loss and L_MCH.
@@ -116,86 +117,66 @@ export class MetaLearner {
     let embedding: tf.Tensor2D | undefined;
     let wFromD: tf.Tensor | undefined;
     try {
-      // E+G: L_CNT + L_ADV + L_MCH. W's share of L_MCH is taken apart below, so that the
+      // 1. E+G on L_CNT + L_ADV + L_MCH. W's share of L_MCH is taken apart in 3, so that the
       // generator's adversarial term never moves W (a D parameter).
-      const terms = { content: 0, adversarial: 0, featureMatching: 0, embeddingMatch: 0 };
-      const { value, grads } = tf.variableGrads(() => {
-        const e = E.embedVideo(frames, frameLandmarks, true);
-        embedding = tf.keep(detach(e));
-        // A video seen for the first time starts its W column at this ê (undone if the step
-        // fails), before L_MCH reads it.
-        startedColumns = this.startUnseenColumns(
-          embedding,
-          batch.plans.map((p) => p.videoIndex),
-        );
-        const generated = G.generate(targetLandmarks, e, true);
-        fake = tf.keep(detach(generated));
-        const realOut = D.discriminate(target, targetLandmarks, videoIndex, true);
-        const fakeOut = D.discriminate(generated, targetLandmarks, videoIndex, true);
-        const parts = {
-          content: contentLoss(target, generated, this.settings.contentTerms),
-          adversarial: generatorAdversarialLoss(fakeOut.score),
-          featureMatching: tf.mul(
-            featureMatchingLoss(realOut.features, fakeOut.features),
-            lossWeights.featureMatching,
-          ) as tf.Scalar,
-          embeddingMatch: tf.mul(
-            embeddingMatchLoss(e, detach(D.videoColumns(videoIndex))),
-            lossWeights.embeddingMatch,
-          ) as tf.Scalar,
-        };
-        for (const [name, t] of Object.entries(parts))
-          terms[name as keyof typeof terms] = t.dataSync()[0]!;
-        return tf.addN(Object.values(parts)) as tf.Scalar;
-      }, [...this.eVars, ...this.gVars]);
-      const total = value.dataSync()[0]!;
-      value.dispose();
-      Object.assign(result.losses, terms, { total });
-      const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v));
-      if (bad || !Number.isFinite(total)) {
-        tf.dispose(Object.values(grads));
-        result.nonFinite = bad ? bad[0] : 'total';
+      const eg = generatorUpdate(
+        this.egOptimizer,
+        { embedder: this.eVars, generator: this.gVars },
+        gradientClip,
+        () => {
+          const e = E.embedVideo(frames, frameLandmarks, true);
+          embedding = tf.keep(detach(e));
+          // A video seen for the first time starts its W column at this ê (undone if the step
+          // fails), before L_MCH reads it.
+          startedColumns = this.startUnseenColumns(
+            embedding,
+            batch.plans.map((p) => p.videoIndex),
+          );
+          const generated = G.generate(targetLandmarks, e, true);
+          fake = tf.keep(detach(generated));
+          const realOut = D.discriminate(target, targetLandmarks, videoIndex, true);
+          const fakeOut = D.discriminate(generated, targetLandmarks, videoIndex, true);
+          return {
+            content: contentLoss(target, generated, this.settings.contentTerms),
+            adversarial: generatorAdversarialLoss(fakeOut.score),
+            featureMatching: tf.mul(
+              featureMatchingLoss(realOut.features, fakeOut.features),
+              lossWeights.featureMatching,
+            ) as tf.Scalar,
+            embeddingMatch: tf.mul(
+              embeddingMatchLoss(e, detach(D.videoColumns(videoIndex))),
+              lossWeights.embeddingMatch,
+            ) as tf.Scalar,
+          };
+        },
+      );
+      Object.assign(result.losses, eg.losses);
+      if (eg.nonFinite) {
+        result.nonFinite = eg.nonFinite;
         startedColumns?.undo();
         return result;
       }
-      const pick = (vars: tf.Variable[]) => vars.flatMap((v) => grads[v.name] ?? []);
-      result.gradientNorms.embedder = globalNorm(pick(this.eVars));
-      result.gradientNorms.generator = globalNorm(pick(this.gVars));
-      const egNorm = Math.hypot(result.gradientNorms.embedder, result.gradientNorms.generator);
-      // Clipped per network: E's L_MCH gradient must not scale G's step down.
-      clipNetworkGradients(grads, this.eVars, gradientClip, result.gradientNorms.embedder);
-      clipNetworkGradients(grads, this.gVars, gradientClip, result.gradientNorms.generator);
-      applyInOrder(this.egOptimizer, [...this.eVars, ...this.gVars], grads, undefined, egNorm);
+      Object.assign(result.gradientNorms, eg.gradientNorms);
 
-      for (let d = 0; d < dStepsPerGStep; d++) {
-        const update = hingeGradients(D, target, fake!, targetLandmarks, videoIndex, [
-          ...this.dVars,
-          this.w,
-        ]);
-        const dGrads = update.grads;
-        if (!update.finite) {
-          // The E+G update stays, and so do the columns it matched ê to.
-          tf.dispose(Object.values(dGrads));
-          result.nonFinite = 'discriminator';
-          return result;
-        }
-        const wGrad = dGrads[this.w.name]!;
-        delete dGrads[this.w.name];
-        result.gradientNorms.discriminator = applyInOrder(
-          this.dOptimizer,
-          this.dVars,
-          dGrads,
-          gradientClip,
-        );
-        // The hinge gradients of W accumulate (averaged) for the W update below.
-        const previous = wFromD;
-        wFromD = previous ? tf.add(previous, wGrad) : wGrad;
-        if (previous) tf.dispose([previous, wGrad]);
-        result.losses.discriminator = update.loss;
-        result.scores = { real: update.real, fake: update.fake };
+      // 2. D on x and x̂; W's hinge gradients are set aside for 3.
+      const d = discriminatorUpdates(
+        D,
+        this.dOptimizer,
+        this.dVars,
+        { real: target, fake: fake!, landmarks: targetLandmarks, videoIndex },
+        { steps: dStepsPerGStep, gradientClip, setAside: this.w },
+      );
+      wFromD = d.setAsideGradient;
+      result.losses.discriminator = d.loss;
+      result.scores = d.scores;
+      result.gradientNorms.discriminator = d.gradientNorm;
+      if (d.nonFinite) {
+        // The E+G update stays, and so do the columns it matched ê to.
+        result.nonFinite = 'discriminator';
+        return result;
       }
 
-      // W: the mean hinge gradient plus L_MCH's, on the batch's columns only.
+      // 3. W: the mean hinge gradient plus L_MCH's, on the batch's columns only.
       const wGrad = tf.tidy(() => {
         const { grads: mch } = tf.variableGrads(
           () =>

@@ -13,10 +13,10 @@ import { z } from 'zod';
 import { UserError } from '../errors';
 import { validateModelConfig, type ModelConfig } from '../models/config';
 import { Generator } from '../models/generator';
-import { readSafetensorsFile, writeSafetensorsFile } from '../models/safetensors';
+import { readSafetensorsFile, writeSafetensorsFile } from '../formats/safetensors';
 import { loadWeights } from '../models/weights';
 import { printable } from '../oneLine';
-import { writeFileAtomically } from '../writeFileAtomically';
+import { writeFileAtomically } from '../fileSystem';
 import { readCheckpointInfo, type CheckpointInfo } from './checkpoint';
 import type { TrainingFraming } from './metaCheckpoint';
 

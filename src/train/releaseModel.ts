@@ -1,7 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { fromFloat32, readSafetensorsFile, toFloat32, type RawTensor } from '../models/safetensors';
+import {
+  fromFloat32,
+  readSafetensorsFile,
+  toFloat32,
+  type RawTensor,
+} from '../formats/safetensors';
 import { printable } from '../oneLine';
 import { readCheckpointInfo, saveWeightsCheckpoint } from './checkpoint';
 import { VIDEO_MATRIX } from './metaCheckpoint';

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EpisodeBatch } from '../data/episodes/sampler';
 import type { RgbImage } from '../data/image';
+import { imageGrid } from '../data/imageLayout';
 import type { Embedder } from '../models/embedder';
 import type { Generator } from '../models/generator';
-import { imageGrid } from './tensorboard/eventWriter';
 
 /** [0, 1] floats of one image -> 8-bit RGB. */
 function toImage(pixels: tf.Tensor3D): RgbImage {

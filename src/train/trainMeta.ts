@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Progress } from '../cli/progress';
-import { disposeBatch, EpisodeSampler, type EpisodeBatch } from '../data/episodes/sampler';
+import type { Progress } from '../progress';
+import { disposeBatch, EpisodeSampler } from '../data/episodes/sampler';
 import { assertNoHeldOut } from '../data/corpus/heldOutGuard';
 import { checkStoreServes } from '../data/store/framesAtSize';
 import { DatasetStore } from '../data/store/store';
@@ -19,6 +19,7 @@ import { adamFor, checkpointOptimizers, contentTermsFor } from './runParts';
 import { MetaLearner, type MetaNetworks, type MetaStepResult } from './metaStep';
 import { sampleGrid } from './sampleGrid';
 import { EventWriter } from './tensorboard/eventWriter';
+import { runTrainingLoop } from './trainingLoop';
 
 export interface TrainMetaOptions {
   config: TrainConfig;
@@ -55,8 +56,8 @@ export interface TrainMetaSummary {
 }
 
 /**
- * The meta-learning stage (METHOD.md): episodes from the store -> E, G, D -> losses -> Adam, with
- * TensorBoard scalars and sample grids, held-out L1, atomic checkpoints and exact resume.
+ * The meta-learning stage (docs/method.md): episodes from the store -> E, G, D -> losses -> Adam,
+ * with TensorBoard scalars and sample grids, held-out L1, atomic checkpoints and exact resume.
  */
 export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSummary> {
   const { config, log, runDir } = options;
@@ -123,11 +124,11 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
     }
     const startStep = step;
     options.onNetworksReady?.(modules);
-    const save = async () => {
+    const save = async (at: number) => {
       const saved = await saveCheckpoint(
         runDir,
         {
-          step,
+          step: at,
           modules,
           optimizers,
           extra: { 'W.adam_m': columnState.m, 'W.adam_v': columnState.v },
@@ -171,13 +172,13 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
       interrupted: false,
       outOfTime: false,
     };
-    const evaluate = async () => {
+    const evaluate = async (at: number) => {
       summary.lastHeldoutL1 = await heldoutL1(modules, store, {
         ...samplerOptions,
         batches: config.log.evalBatches,
         seed: seed + 1,
       });
-      events.scalar('eval/l1_heldout_frames', summary.lastHeldoutL1, step);
+      events.scalar('eval/l1_heldout_frames', summary.lastHeldoutL1, at);
       if (evalStore) {
         summary.lastUnseenL1 = await heldoutL1(modules, evalStore, {
           ...samplerOptions,
@@ -186,12 +187,15 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
           batches: config.log.evalBatches,
           seed: seed + 1,
         });
-        events.scalar('eval/l1_unseen_people', summary.lastUnseenL1, step);
+        events.scalar('eval/l1_unseen_people', summary.lastUnseenL1, at);
       }
-      log.info({ step, heldoutL1: summary.lastHeldoutL1, unseenL1: summary.lastUnseenL1 }, 'eval');
+      log.info(
+        { step: at, heldoutL1: summary.lastHeldoutL1, unseenL1: summary.lastUnseenL1 },
+        'eval',
+      );
     };
     // The untrained model's error is the baseline the curve is read against.
-    if (config.log.evalEvery > 0 && step === 0) await evaluate();
+    if (config.log.evalEvery > 0 && step === 0) await evaluate(step);
     const maxSeconds = options.maxSeconds;
     const loopStart = Date.now();
     const trainedSeconds = () => (Date.now() - loopStart) / 1000;
@@ -199,89 +203,74 @@ export async function trainMeta(options: TrainMetaOptions): Promise<TrainMetaSum
       maxSeconds === undefined
         ? options.progress?.(train.steps, step, 'steps')
         : options.progress?.(Math.ceil(maxSeconds), 0, 's');
-    let nonFiniteRun = 0;
     let lastSaved = step;
-    let windowStart = Date.now();
-    let windowSteps = 0;
-    while (step < train.steps) {
-      if (options.signal?.aborted) {
-        summary.interrupted = true;
-        break;
-      }
-      if (maxSeconds !== undefined && trainedSeconds() >= maxSeconds) {
-        summary.outOfTime = true;
-        break;
-      }
-      let batch: EpisodeBatch | undefined = await sampler.next();
-      const result = learner.step(batch);
-      step++;
-      windowSteps++;
-      if (result.nonFinite) {
-        nonFiniteRun++;
-        log.warn(`step ${step}: non-finite ${result.nonFinite} loss; nothing was updated`);
-        if (nonFiniteRun >= train.maxNonFiniteSteps) {
-          disposeBatch(batch);
-          throw new UserError(
-            `stopped at step ${step}: ${nonFiniteRun} steps in a row had a non-finite loss ` +
-              `(last: ${result.nonFinite}); the last good checkpoint in ${printable(runDir)} is intact`,
-          );
-        }
-      } else nonFiniteRun = 0;
-      summary.lastLosses = result.losses;
-
-      if (step % config.log.scalarsEvery === 0) {
-        const seconds = (Date.now() - windowStart) / 1000;
-        events.scalars(
-          {
-            ...Object.fromEntries(Object.entries(result.losses).map(([k, v]) => [`loss/${k}`, v])),
-            'score/real': result.scores.real,
-            'score/fake': result.scores.fake,
-            ...Object.fromEntries(
-              Object.entries(result.gradientNorms).map(([k, v]) => [`grad_norm/${k}`, v]),
-            ),
+    let window = { start: Date.now(), step };
+    const end = await runTrainingLoop({
+      from: step,
+      to: train.steps,
+      batch: () => sampler.next(),
+      learn: (batch) => learner.step(batch),
+      dispose: disposeBatch,
+      maxNonFiniteSteps: train.maxNonFiniteSteps,
+      lastGoodState: `the last good checkpoint in ${printable(runDir)} is intact`,
+      log,
+      signal: options.signal,
+      outOfTime: () => maxSeconds !== undefined && trainedSeconds() >= maxSeconds,
+      scalars: {
+        events,
+        every: config.log.scalarsEvery,
+        log: true,
+        extra: (at) => {
+          const stepsPerSecond = (at - window.step) / ((Date.now() - window.start) / 1000);
+          window = { start: Date.now(), step: at };
+          return {
             'lr/embedder_generator': train.lrEmbedderGenerator,
             'lr/discriminator': train.lrDiscriminator,
-            'perf/steps_per_second': windowSteps / seconds,
+            'perf/steps_per_second': stepsPerSecond,
             // A leak shows here first: both stay flat over a healthy run.
             'perf/tensors': tf.memory().numTensors,
             'perf/heap_mib': process.memoryUsage().heapUsed / 2 ** 20,
-          },
-          step,
-        );
-        log.info({ step, ...result.losses, scores: result.scores }, 'step');
-        windowStart = Date.now();
-        windowSteps = 0;
-      }
-      if (config.log.imagesEvery > 0 && step % config.log.imagesEvery === 0) {
-        const grid = sampleGrid(modules, batch, 2);
-        await events.image(
-          'samples/landmarks_real_generated',
-          grid.rgb,
-          grid.width,
-          grid.height,
-          step,
-        );
-      }
-      disposeBatch(batch);
-      batch = undefined;
-      if (config.log.evalEvery > 0 && step % config.log.evalEvery === 0) await evaluate();
-      // Never checkpoint in a run of non-finite steps: the last good checkpoint must survive.
-      if (step % config.log.checkpointEvery === 0 && nonFiniteRun === 0) {
-        await save();
-        lastSaved = step;
-      }
-      const label =
-        `D ${result.losses.discriminator.toFixed(3)} G ${result.losses.total.toFixed(3)}` +
-        (summary.lastHeldoutL1 === undefined ? '' : ` L1 ${summary.lastHeldoutL1.toFixed(4)}`);
-      if (maxSeconds === undefined) progress?.increment(label);
-      else
-        progress?.update(
-          Math.min(Math.floor(trainedSeconds()), Math.ceil(maxSeconds)),
-          `step ${step} ${label}`,
-        );
-    }
+          };
+        },
+      },
+      withBatch: async (at, _result, batch) => {
+        if (config.log.imagesEvery > 0 && at % config.log.imagesEvery === 0) {
+          const grid = sampleGrid(modules, batch, 2);
+          await events.image(
+            'samples/landmarks_real_generated',
+            grid.rgb,
+            grid.width,
+            grid.height,
+            at,
+          );
+        }
+      },
+      afterStep: async (at, result) => {
+        summary.lastLosses = result.losses;
+        if (config.log.evalEvery > 0 && at % config.log.evalEvery === 0) await evaluate(at);
+        // Never checkpoint in a run of non-finite steps: the last good checkpoint must survive.
+        if (at % config.log.checkpointEvery === 0 && !result.nonFinite) {
+          await save(at);
+          lastSaved = at;
+        }
+      },
+      progress: (at, losses) => {
+        const label =
+          losses +
+          (summary.lastHeldoutL1 === undefined ? '' : ` L1 ${summary.lastHeldoutL1.toFixed(4)}`);
+        if (maxSeconds === undefined) progress?.increment(label);
+        else
+          progress?.update(
+            Math.min(Math.floor(trainedSeconds()), Math.ceil(maxSeconds)),
+            `step ${at} ${label}`,
+          );
+      },
+    });
     progress?.stop();
-    if (step !== lastSaved && nonFiniteRun === 0) await save();
+    step = end.step;
+    summary.interrupted = end.interrupted;
+    summary.outOfTime = end.outOfTime;
+    if (step !== lastSaved && end.nonFiniteStreak === 0) await save(step);
     summary.step = step;
     summary.seconds = (Date.now() - started) / 1000;
     return summary;

@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ADAM_UPDATE } from '../../src/backend/kernels/adamUpdate';
 import { nativeBackendInstance } from '../../src/backend/native/nativeBackend';
 import { initBackend } from '../../src/backend/select';
-import { leakyReluGradient } from '../../src/models/layers/leakyRelu';
-import { rankOneUpdate } from '../../src/models/layers/rankOneUpdate';
+import { leakyReluGradient } from '../../src/ops/leakyRelu';
+import { rankOneUpdate } from '../../src/ops/rankOneUpdate';
 
 // A float32 tensor's storage on the cpu backend, which native inherits, is not always a
 // Float32Array of this realm: the cpu Cast to float32 shares its int32 or bool input's Int32Array

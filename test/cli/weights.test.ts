@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { runCli } from '../../src/cli/main';
 import type { WeightsReport } from '../../src/cli/commands/weights';
-import { writeSafetensorsFile } from '../../src/models/safetensors';
+import { writeSafetensorsFile } from '../../src/formats/safetensors';
 import { Tensor, buildTorchZip, storage, tensor } from '../helpers/torchPickle';
 import { capture, lines, STACK_FRAME } from './helpers';
 

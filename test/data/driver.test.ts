@@ -1,4 +1,3 @@
-import { sideBySide } from '../../src/data/driver/animate';
 import { placement, retargetMap } from '../../src/data/driver/retarget';
 import { stampWatermark } from '../../src/data/driver/watermark';
 import { mapPoints } from '../../src/data/landmarks/points';
@@ -35,14 +34,6 @@ describe('retargetMap', () => {
     expect(map.tx).toBeCloseTo(0, 4);
     expect(map.ty).toBeCloseTo(0, 4);
   });
-});
-
-test('sideBySide lays square panels left to right', () => {
-  const size = 4;
-  const panel = (v: number) => new Uint8Array(size * size * 3).fill(v);
-  const out = sideBySide([panel(10), panel(20), panel(30)], size);
-  const at = (x: number, y: number) => out[(y * 3 * size + x) * 3]!;
-  expect([at(0, 0), at(4, 0), at(8, 3), at(11, 3)]).toEqual([10, 20, 30, 30]);
 });
 
 test('stampWatermark: white letters on a darkened bottom-left band, the rest untouched', () => {

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import { readImage, type RgbImage } from '../../src/data/image';
 import { VideoWriter } from '../../src/data/video/encode';
 
-export const GRACE_HOPPER = `${__dirname}/../../../shared/fixtures/faces/grace_hopper.jpg`;
-export const ASTRONAUT = `${__dirname}/../../../shared/fixtures/faces/astronaut.png`;
+export const GRACE_HOPPER = `${__dirname}/../fixtures/faces/grace_hopper.jpg`;
+export const ASTRONAUT = `${__dirname}/../fixtures/faces/astronaut.png`;
 
 /** A window of `image` at (left, top), size width x height; outside the image is black. */
 function window(image: RgbImage, left: number, top: number, width: number, height: number) {

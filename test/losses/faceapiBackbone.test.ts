@@ -5,16 +5,16 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { UserError } from '../../src/errors';
 import type { FeatureBackbone } from '../../src/losses/backbones/backbone';
+import { faceApiModelDir } from '../../src/faceApiPackage';
 import {
   FACEAPI_LAYERS,
-  faceApiModelDir,
   loadFaceApiBackbone,
   loadFaceApiBackboneSync,
 } from '../../src/losses/backbones/faceapi';
 import { maxAbsDiff } from '../helpers/compare';
 import { loadImageTensor, type CropBox } from '../helpers/images';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/faces');
+const FIXTURES = path.resolve(__dirname, '../fixtures/faces');
 const SAMPLES = path.join(
   path.dirname(require.resolve('@vladmandic/face-api/package.json')),
   'demo',

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { discriminatorHingeLoss, generatorAdversarialLoss } from '../../src/losses/adversarial';
-import { detach } from '../../src/losses/detach';
 import { embeddingMatchLoss } from '../../src/losses/embeddingMatch';
 import { featureMatchingLoss } from '../../src/losses/featureMatching';
 import { PAPER_LOSS_WEIGHTS } from '../../src/losses/lossWeights';
@@ -88,43 +87,6 @@ test('L_MCH: mean L1 between embeddings and W columns; gradient to both', () => 
   )([e, w]);
   expect(Array.from(ge!.dataSync())).toEqual([0.25, 0.25, -0.25, -0.25]);
   expect(Array.from(gw!.dataSync())).toEqual([-0.25, -0.25, 0.25, 0.25]);
-});
-
-describe('detach', () => {
-  test('same values, no gradient, no leaked tensor', () => {
-    const x = tf.variable(tf.tensor1d([1, 2, 3]));
-    const before = tf.memory().numTensors;
-    const { value: loss, grads } = tf.variableGrads(
-      () => tf.sum(tf.add(tf.mul(x, 2), tf.square(detach(tf.mul(x, 3))))),
-      [x],
-    );
-    // d/dx of 2x + (3x)^2 with the square's input detached is 2 everywhere.
-    expect(Array.from(grads[x.name]!.dataSync())).toEqual([2, 2, 2]);
-    tf.dispose([loss, ...Object.values(grads)]);
-    expect(tf.memory().numTensors).toBe(before);
-    const y = tf.tensor1d([4, 5]);
-    const d = detach(y);
-    expect(Array.from(d.dataSync())).toEqual([4, 5]);
-    d.dispose();
-    expect(Array.from(y.dataSync())).toEqual([4, 5]); // disposing the handle keeps the original
-  });
-
-  test('nothing upstream of a detached tensor runs in the backward pass', async () => {
-    const x = tf.variable(tf.randomNormal([1, 8, 8, 2]));
-    const w = tf.variable(tf.randomNormal([3, 3, 2, 2]));
-    const backpropKernels = async (f: () => tf.Scalar) => {
-      const profile = await tf.profile(() => {
-        const { value: loss, grads } = tf.variableGrads(f, [x, w]);
-        tf.dispose([loss, ...Object.values(grads)]);
-      });
-      return profile.kernels.filter((k) => k.name.startsWith('Conv2DBackprop')).length;
-    };
-    const conv = () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
-    expect(await backpropKernels(() => tf.sum(conv()))).toBe(2); // input and filter gradients
-    expect(await backpropKernels(() => tf.add(tf.sum(tf.mul(x, 2)), tf.sum(detach(conv()))))).toBe(
-      0,
-    );
-  });
 });
 
 test('paper loss weights are the defaults', () => {

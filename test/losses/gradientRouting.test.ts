@@ -4,14 +4,14 @@ import { discriminatorHingeLoss, generatorAdversarialLoss } from '../../src/loss
 import { expectedVggTensors, vggFromTensors } from '../../src/losses/backbones/vgg';
 import type { FeatureBackbone } from '../../src/losses/backbones/backbone';
 import { contentLoss } from '../../src/losses/contentLoss';
-import { detach } from '../../src/losses/detach';
+import { detach } from '../../src/ops/detach';
 import { embeddingMatchLoss } from '../../src/losses/embeddingMatch';
 import { featureMatchingLoss } from '../../src/losses/featureMatching';
 import { presetConfig } from '../../src/models/config';
 import { Discriminator } from '../../src/models/discriminator';
 import { Embedder } from '../../src/models/embedder';
 import { Generator } from '../../src/models/generator';
-import type { RawTensor } from '../../src/models/safetensors';
+import type { RawTensor } from '../../src/formats/safetensors';
 import { seededValues } from '../helpers/compare';
 
 /**

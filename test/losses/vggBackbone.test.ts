@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { expectedVggTensors, vggFromTensors, type VggKind } from '../../src/losses/backbones/vgg';
-import type { RawTensor } from '../../src/models/safetensors';
+import type { RawTensor } from '../../src/formats/safetensors';
 import { UserError } from '../../src/errors';
 import { seededValues } from '../helpers/compare';
 

@@ -15,7 +15,7 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-test('the paper preset has the widths of METHOD.md', () => {
+test('the paper preset has the widths of docs/method.md', () => {
   const paper = presetConfig('paper');
   expect(encoderSizes(paper)).toEqual([128, 64, 32, 16, 8, 4]);
   expect(encoderWidths(paper)).toEqual([64, 128, 256, 512, 512, 512]);

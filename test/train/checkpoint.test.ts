@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
 import { UserError } from '../../src/errors';
-import { readSafetensorsFile } from '../../src/models/safetensors';
+import { readSafetensorsFile } from '../../src/formats/safetensors';
 import { collectWeights } from '../../src/models/weights';
 import {
   listCheckpoints,

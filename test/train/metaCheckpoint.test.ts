@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend/select';
-import { readSafetensorsFile } from '../../src/models/safetensors';
+import { readSafetensorsFile } from '../../src/formats/safetensors';
 import {
   defaultMetaCheckpoint,
   loadMetaNetworks,

@@ -12,7 +12,7 @@ import { loadPersonShots, type PersonShots } from '../../src/data/person';
 import { faceSquare } from '../../src/eval/faceSquare';
 import { IdentitySimilarity } from '../../src/eval/identitySimilarity';
 import { personDescriptor } from '../../src/eval/faceVerification';
-import { readSafetensorsFile } from '../../src/models/safetensors';
+import { readSafetensorsFile } from '../../src/formats/safetensors';
 import { feedForwardGenerator } from '../../src/train/feedForward';
 import {
   defaultMetaCheckpoint,

@@ -5,8 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { RgbImage } from '../../src/data/image';
+import { imageGrid } from '../../src/data/imageLayout';
 import { readEventFile } from '../../src/train/tensorboard/eventReader';
-import { EventWriter, FILE_VERSION, imageGrid } from '../../src/train/tensorboard/eventWriter';
+import { EventWriter, FILE_VERSION } from '../../src/train/tensorboard/eventWriter';
 import {
   decodeEvent,
   encodeEvent,

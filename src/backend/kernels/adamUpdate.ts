@@ -1,6 +1,6 @@
 /**
  * A fused Adam step for one variable, a kernel of backends that have it (native): inputs value,
- * m, v and gradient; outputs the new value, m and v. See src/train/adamOptimizer.ts.
+ * m, v and gradient; outputs the new value, m and v. See src/ops/adam.ts.
  */
 export const ADAM_UPDATE = 'TalkingHeadsAdamUpdate';
 

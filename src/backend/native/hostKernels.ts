@@ -216,7 +216,7 @@ function splitV(args: KernelArgs): tf.TensorInfo[] {
 
 /**
  * LeakyRelu's gradient in one pass: dy where x > 0, else alpha dy (tfjs's gradient makes a mask,
- * a product and a select: three passes and a bool tensor). See src/models/layers/leakyRelu.ts.
+ * a product and a select: three passes and a bool tensor). See src/ops/leakyRelu.ts.
  */
 function leakyReluGrad(args: KernelArgs): tf.TensorInfo {
   const { dy, x } = args.inputs as { dy: tf.TensorInfo; x: tf.TensorInfo };

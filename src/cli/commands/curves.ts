@@ -48,7 +48,7 @@ export const curvesCommand = defineCommand({
     const [{ readRunCurves }, { renderLineCharts }, { writeFileAtomically }] = await Promise.all([
       import('../../train/tensorboard/runCurves'),
       import('../../plot/lineChart'),
-      import('../../writeFileAtomically'),
+      import('../../fileSystem'),
     ]);
     const tags = args.tag;
     const runs = await Promise.all(args.runs.map((run) => readRunCurves(run, tags)));

@@ -21,7 +21,7 @@ export function parseShotCounts(text: string): number[] {
 export const evaluateCommand = defineCommand({
   command: 'evaluate',
   describe:
-    'Self-reenactment evaluation (METHOD.md) on held-out identities: L1, PSNR, SSIM, CSIM, ' +
+    'Self-reenactment evaluation (docs/method.md) on held-out identities: L1, PSNR, SSIM, CSIM, ' +
     'landmark error and (with --fid-weights) FID, per shot count and per video, beside the ' +
     'copy-nearest-shot, mean-shot and warp-nearest-shot baselines; a terminal table, report.json and report.md',
   builder: (parser) =>

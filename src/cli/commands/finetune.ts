@@ -10,7 +10,7 @@ import { UsageError } from '../options';
 export const finetuneCommand = defineCommand({
   command: 'finetune [person]',
   describe:
-    'Few-shot fine-tuning (METHOD.md): a person model from K photos or a video of a new ' +
+    'Few-shot fine-tuning (docs/method.md): a person model from K photos or a video of a new ' +
     "person and a meta-learning checkpoint; --feed-forward (--epochs 0) only computes psi'",
   builder: (parser) =>
     parser

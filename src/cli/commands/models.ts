@@ -1,7 +1,7 @@
 import { UserError } from '../../errors';
 import { defineCommand } from '../command';
 
-/** Parameter counts of the public PyTorch port at 256 px, for comparison (METHOD.md). */
+/** Parameter counts of the public PyTorch port at 256 px, to compare (docs/method.md, Networks). */
 export const PUBLIC_PORT_PARAMS = { embedder: 14.9e6, generator: 38.2e6, discriminator: 19.6e6 };
 
 export interface ModelsReport {

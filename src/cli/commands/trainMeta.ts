@@ -9,8 +9,8 @@ import { stoppableByCtrlC } from '../interrupt';
 export const trainMetaCommand = defineCommand({
   command: 'train-meta',
   describe:
-    'Meta-learn E, G and D on a store of talking-head episodes (METHOD.md): TensorBoard logs, ' +
-    'atomic checkpoints, exact --resume; Ctrl-C saves and stops',
+    'Meta-learn E, G and D on a store of talking-head episodes (docs/method.md): ' +
+    'TensorBoard logs, atomic checkpoints, exact --resume; Ctrl-C saves and stops',
   builder: (parser) =>
     parser
       .option('config', {

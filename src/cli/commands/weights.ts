@@ -1,5 +1,5 @@
-import type { RawTensor, SafetensorsDtype } from '../../models/safetensors';
-import type { WeightsFile, WeightsFormat } from '../../models/weightsFile';
+import type { RawTensor, SafetensorsDtype } from '../../formats/safetensors';
+import type { WeightsFile, WeightsFormat } from '../../formats/weightsFile';
 import { defineCommand } from '../command';
 
 export interface TensorSummary {
@@ -87,7 +87,7 @@ export const weightsCommand = defineCommand({
       }),
   async run(args, ctx) {
     // Loaded on demand: reading safetensors loads tfjs, which `--help` should not pay for.
-    const { readWeightsFile } = await import('../../models/weightsFile');
+    const { readWeightsFile } = await import('../../formats/weightsFile');
     const report = weightsReport(args.file, await readWeightsFile(args.file));
     ctx.stdout.write(
       args.json ? JSON.stringify(report, null, 2) + '\n' : formatWeightsReport(report),

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
-import { writeFileAtomically } from '../../writeFileAtomically';
+import { renameDurably, writeFileAtomically } from '../../fileSystem';
 import type { FaceLandmarker } from '../landmarks/landmarker';
 import { runPreprocess } from '../preprocess/runPreprocess';
 import { mergeStores } from '../store/merge';
@@ -55,13 +55,13 @@ export interface CorpusManifest {
   skipped: string[];
 }
 
-export const MANIFEST_FILE = 'corpus.json';
+export const CORPUS_MANIFEST_FILE = 'corpus.json';
 
 /** Where the corpus puts each part under its --out. */
 export function corpusFiles(out: string) {
   const at = (...parts: string[]) => path.join(out, ...parts);
   return {
-    manifest: at(MANIFEST_FILE),
+    manifest: at(CORPUS_MANIFEST_FILE),
     train: at('train'),
     heldout: at('heldout'),
     clips: at('clips'),
@@ -179,9 +179,10 @@ export async function buildCorpus(
   if (!fs.existsSync(files.train)) {
     await mergeStores(merged, [real, synth], { log: options.log, producer: 'corpus' });
     await assertNoHeldOut(merged);
-    fs.renameSync(merged, files.train);
+    await renameDurably(merged, files.train, 'a dataset store');
   }
-  if (!fs.existsSync(files.heldout)) fs.renameSync(path.join(files.work, 'heldout'), files.heldout);
+  if (!fs.existsSync(files.heldout))
+    await renameDurably(path.join(files.work, 'heldout'), files.heldout, 'a dataset store');
 
   const manifest: CorpusManifest = {
     settings: options.settings,

@@ -1,6 +1,8 @@
 import { UserError } from '../../errors';
 import type { Logger } from '../../log';
 import { printable } from '../../oneLine';
+import type { Progress } from '../../progress';
+import { sideBySide } from '../imageLayout';
 import { cropBoxFromPoints, cropImage, pointsInCrop, type CropGeometry } from '../landmarks/crop';
 import { FaceTracker } from '../landmarks/faceTracker';
 import type { FaceLandmarker } from '../landmarks/landmarker';
@@ -42,13 +44,8 @@ export interface AnimateOptions {
   samples?: number;
   log: Logger;
   /** One per stage: 'landmarks' then 'frames', each over the driver's frames. */
-  progress?: (stage: 'landmarks' | 'frames', total: number) => FrameProgress;
+  progress?: (stage: 'landmarks' | 'frames', total: number) => Pick<Progress, 'increment' | 'stop'>;
   signal?: AbortSignal;
-}
-
-export interface FrameProgress {
-  increment(label?: string): void;
-  stop(): void;
 }
 
 export interface AnimateSummary {
@@ -170,7 +167,7 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
           const { rgb, width, height } = next.value;
           const crop = await cropImage(rgb, width, height, box, size);
           const marks = landmarkImageBytes(drawn[i]!, { size, background: options.background });
-          frame = sideBySide([crop, marks, frame], size);
+          frame = sideBySide([crop, marks, frame], size).rgb;
         }
         if (options.watermark) stampWatermark(frame, size * panels, size);
         await writer.write(frame);
@@ -198,15 +195,4 @@ export async function animateVideo(options: AnimateOptions): Promise<AnimateSumm
 function rate(done: number, since: number): string {
   const seconds = (Date.now() - since) / 1000;
   return seconds > 0 ? `${(done / seconds).toFixed(1)} frames/s` : '';
-}
-
-/** Square RGB panels of the same size, left to right, as one frame. */
-export function sideBySide(panels: Uint8Array[], size: number): Uint8Array {
-  const width = size * panels.length;
-  const out = new Uint8Array(width * size * 3);
-  for (let y = 0; y < size; y++)
-    panels.forEach((panel, p) =>
-      out.set(panel.subarray(y * size * 3, (y + 1) * size * 3), (y * width + p * size) * 3),
-    );
-  return out;
 }

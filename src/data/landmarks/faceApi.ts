@@ -1,5 +1,5 @@
-import * as path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { FACE_API_PACKAGE as PACKAGE, faceApiModelDir } from '../../faceApiPackage';
 
 /** The parts of @vladmandic/face-api's node-wasm bundle that face finding uses. */
 export interface FaceApi {
@@ -19,13 +19,6 @@ export interface FaceApi {
 interface FaceApiNet {
   isLoaded: boolean;
   loadFromDisk(dir: string): Promise<void>;
-}
-
-const PACKAGE = '@vladmandic/face-api';
-
-/** The weights shipped inside the package: nothing is downloaded. */
-export function faceApiModelDir(): string {
-  return path.join(path.dirname(require.resolve(`${PACKAGE}/package.json`)), 'model');
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The parts of the 68-point layout as the landmark image draws them (METHOD.md, Inputs): one
+ * The parts of the 68-point layout as the landmark image draws them (docs/method.md, Inputs): one
  * polyline and one colour per part; eyes and lips are closed loops.
  */
 export interface LandmarkPart {

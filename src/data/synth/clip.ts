@@ -12,7 +12,8 @@ import { FaceRig } from './faceWarp';
 import { sampleMotion, type FrameMotion, type MotionRanges } from './motion';
 import { resampleCrop } from './resample';
 
-export interface SynthOptions {
+/** What synthesiseClip makes: how many frames, how big, which motion. */
+export interface SynthClipOptions {
   frames: number;
   /** Output frames are size x size. */
   size: number;
@@ -44,7 +45,11 @@ export interface SynthClip {
  * except that inner lips which touch in the photo are first set slightly apart (FaceRig.points).
  * Deterministic for a given seed.
  */
-export function synthesiseClip(photo: RgbImage, points: Points, options: SynthOptions): SynthClip {
+export function synthesiseClip(
+  photo: RgbImage,
+  points: Points,
+  options: SynthClipOptions,
+): SynthClip {
   const { frames: count, size } = options;
   if (!Number.isInteger(count) || count < 1) throw new Error(`frames must be >= 1, got ${count}`);
   if (!Number.isInteger(size) || size < 1) throw new Error(`size must be >= 1, got ${size}`);

@@ -38,7 +38,8 @@ export function resolvePhotos(inputs: readonly string[]): string[] {
   return photos;
 }
 
-export interface SynthOptions extends StoreRunOptions {
+/** A synth run: which photos, how many clips of each face, where the store goes. */
+export interface SynthRunOptions extends StoreRunOptions {
   photos: string[];
   /** Clips per identity (one identity per face found). */
   clipsPerIdentity: number;
@@ -64,7 +65,7 @@ export interface SynthSummary {
  * the same store format as preprocess. Each clip's seed comes from the run seed and the clip's
  * key, so a clip is the same whatever else is in the run; resuming skips finished clips.
  */
-export async function runSynth(options: SynthOptions): Promise<SynthSummary> {
+export async function runSynth(options: SynthRunOptions): Promise<SynthSummary> {
   const started = Date.now();
   const { settings, log } = options;
   const store = await DatasetStore.create(options.out, settings);

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { UserError } from '../../errors';
+import { replaceWithFinishedFile } from '../../fileSystem';
 import { printable } from '../../oneLine';
 import { resolveBinary } from './binaries';
 import { lastLine } from './run';
@@ -116,7 +117,7 @@ export class VideoWriter {
       fs.rmSync(this.temporary, { force: true });
       throw new UserError(`${printable(this.file)}: encoding failed: ${lastLine(this.stderr)}`);
     }
-    fs.renameSync(this.temporary, this.file);
+    await replaceWithFinishedFile(this.temporary, this.file, 'a video');
     return this.frames;
   }
 

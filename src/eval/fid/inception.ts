@@ -15,8 +15,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
 import { printable } from '../../oneLine';
-import { toFloat32, type RawTensor } from '../../models/safetensors';
-import { readWeightsFile } from '../../models/weightsFile';
+import { toFloat32, type RawTensor } from '../../formats/safetensors';
+import { sameShape } from '../../formats/shape';
+import { readWeightsFile } from '../../formats/weightsFile';
 
 /** Length of the pool3 feature vector FID is computed on. */
 export const FID_FEATURES = 2048;
@@ -323,10 +324,6 @@ class FidInceptionV3 implements FidInception {
 
 // ---------------------------------------------------------------------------------------------
 // Loading
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /**
  * Refuses torchvision's ImageNet Inception v3 (inception_v3_google), whose conv tensors have the

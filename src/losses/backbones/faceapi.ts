@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
+import { FACE_API_PACKAGE as PACKAGE, faceApiModelDir } from '../../faceApiPackage';
 import type { FeatureBackbone } from './backbone';
 
 /**
@@ -12,7 +13,6 @@ import type { FeatureBackbone } from './backbone';
  * preceding conv's filters and bias at load time (same function, two fewer ops per conv).
  */
 
-const PACKAGE = '@vladmandic/face-api';
 const MODEL_NAME = 'face_recognition_model';
 /** The net's input resolution. */
 export const FACEAPI_INPUT_SIZE = 150;
@@ -95,17 +95,6 @@ type NetParams = {
 
 // ---------------------------------------------------------------------------------------------
 // Loading
-
-/** node_modules/@vladmandic/face-api/model, where the package ships its weights. */
-export function faceApiModelDir(): string {
-  let packageJson: string;
-  try {
-    packageJson = require.resolve(`${PACKAGE}/package.json`);
-  } catch {
-    throw new UserError(`the faceapi backbone needs ${PACKAGE}: run npm install`);
-  }
-  return path.join(path.dirname(packageJson), 'model');
-}
 
 interface WeightFiles {
   manifestPath: string;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../errors';
-import { toFloat32, type RawTensor } from '../../models/safetensors';
-import { readWeightsFile } from '../../models/weightsFile';
+import { toFloat32, type RawTensor } from '../../formats/safetensors';
+import { sameShape } from '../../formats/shape';
+import { readWeightsFile } from '../../formats/weightsFile';
 import type { FeatureBackbone } from './backbone';
 
 export type VggKind = 'vgg19' | 'vggface';
@@ -60,10 +61,6 @@ export function expectedVggTensors(kind: VggKind): Record<string, number[]> {
     out[`${c.prefix}.bias`] = [c.outChannels];
   }
   return out;
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 class VggBackbone implements FeatureBackbone {

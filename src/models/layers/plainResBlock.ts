@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModuleLayer, single, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
-import { leakyRelu } from './leakyRelu';
+import { leakyRelu } from '../../ops/leakyRelu';
 
 /** The discriminator's extra residual block, without normalisation: x + conv(lrelu(conv(lrelu(x)))). */
 export class PlainResBlock extends ModuleLayer {

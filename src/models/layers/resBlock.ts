@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adaptiveInstanceNorm } from './adain';
 import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { SNConv2D } from './snConv2d';
-import { leakyRelu } from './leakyRelu';
+import { leakyRelu } from '../../ops/leakyRelu';
 
 /**
  * Splits psi [batch, 2*sum(channels)] into (mean, std) pairs of the given channel counts. The std

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModuleLayer, single, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { avgPool2x } from './resampling';
 import { SNConv2D } from './snConv2d';
-import { leakyRelu } from './leakyRelu';
+import { leakyRelu } from '../../ops/leakyRelu';
 
 export interface ResBlockDownArgs {
   filters: number;

@@ -4,7 +4,7 @@ import { ModuleLayer, type CallArgs, type Shape, subSeed } from './moduleLayer';
 import { splitAdainParams } from './resBlock';
 import { upsample2x, type UpsamplingMode } from './resampling';
 import { SNConv2D } from './snConv2d';
-import { leakyRelu } from './leakyRelu';
+import { leakyRelu } from '../../ops/leakyRelu';
 
 export interface ResBlockUpArgs {
   filters: number;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { convWithBias } from './convWithBias';
+import { convWithBias } from '../../ops/convWithBias';
 import type { Shape } from './moduleLayer';
 import { SNKernelLayer, type SNKernelArgs } from './snKernelLayer';
 

@@ -16,7 +16,7 @@ import {
   type FidInception,
 } from '../../../src/eval/fid/inception';
 import { OnnxGraphBuilder } from '../../../src/export/onnxGraph';
-import { writeSafetensorsFile, type RawTensor } from '../../../src/models/safetensors';
+import { writeSafetensorsFile, type RawTensor } from '../../../src/formats/safetensors';
 import { relativeError, seededValues } from '../../helpers/compare';
 import { nchwValues, runOnnx } from '../../helpers/onnx';
 import {

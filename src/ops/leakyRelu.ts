@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs';
+import { LEAKY_RELU_GRAD, type LeakyReluGradAttrs } from '../backend/kernels/leakyReluGrad';
+import { referenceOps } from './opsMode';
+
+/**
+ * tf.leakyRelu with its gradient as one fused kernel where the backend has one (native), else
+ * tfjs's own formula: where(x > 0, dy, alpha dy). Same values and gradients either way; the
+ * reference is tf.leakyRelu itself.
+ */
+export function leakyRelu<T extends tf.Tensor>(x: T, alpha: number): T {
+  if (referenceOps()) return tf.leakyRelu(x, alpha);
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([input]);
+    return {
+      value: tf.leakyRelu(input, alpha),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => leakyReluGradient(dy, saved[0]!, alpha),
+    };
+  });
+  return op(x) as T;
+}
+
+/** dL/dx of leakyRelu from dL/dy. */
+export function leakyReluGradient(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  if (tf.getKernel(LEAKY_RELU_GRAD, tf.getBackend()) == null)
+    return tf.tidy(() => tf.where(tf.greater(x, 0), dy, tf.mul(dy, alpha)));
+  const attrs: LeakyReluGradAttrs = { alpha };
+  return tf
+    .engine()
+    .runKernel(LEAKY_RELU_GRAD, { dy, x }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
