@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { initBackend } from '../src/backend/select';
-import type { WeightPrecision } from '../src/export/onnxGraph';
+import type { WeightPrecision } from '../src/formats/onnxGraph';
 import { presetConfig } from '../src/models/config';
 import { Generator } from '../src/models/generator';
 import { generatorSession, landmarkFeeds } from './onnxGenerator';

@@ -1,7 +1,7 @@
 import type * as Ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { exportGenerator } from '../src/export/exportGenerator';
-import type { WeightPrecision } from '../src/export/onnxGraph';
+import type { WeightPrecision } from '../src/formats/onnxGraph';
 import type { Generator } from '../src/models/generator';
 
 type OnnxRuntime = typeof Ort;

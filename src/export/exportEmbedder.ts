@@ -1,7 +1,7 @@
 import type { onnx } from 'onnx-proto';
 import type { Embedder } from '../models/embedder';
 import { childNames, lowerGlobalPool, lowerPlainStage, type FeatureShape } from './lowerLayers';
-import { OnnxGraphBuilder, type WeightPrecision } from './onnxGraph';
+import { OnnxGraphBuilder, type WeightPrecision } from '../formats/onnxGraph';
 import { exportMetadata, IO_DOCS, type ExportSource } from './onnxMetadata';
 
 /**

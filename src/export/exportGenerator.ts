@@ -12,7 +12,7 @@ import {
   type FeatureShape,
   type PsiSource,
 } from './lowerLayers';
-import { OnnxGraphBuilder, type WeightPrecision } from './onnxGraph';
+import { OnnxGraphBuilder, type WeightPrecision } from '../formats/onnxGraph';
 import { exportMetadata, IO_DOCS, type ExportSource } from './onnxMetadata';
 
 /**

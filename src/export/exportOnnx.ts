@@ -3,7 +3,7 @@ import { loadMetaNetworks, openMetaCheckpoint } from '../train/metaCheckpoint';
 import { openPersonModel, personModelId } from '../train/personModel';
 import { exportEmbedder } from './exportEmbedder';
 import { exportGenerator } from './exportGenerator';
-import type { WeightPrecision } from './onnxGraph';
+import type { WeightPrecision } from '../formats/onnxGraph';
 
 /** Which network of a meta-learning checkpoint to export. */
 export type MetaPart = 'embedder' | 'generator';

@@ -9,7 +9,7 @@ import type { UpsamplingMode } from '../models/layers/resampling';
 import { SelfAttention } from '../models/layers/selfAttention';
 import type { SNConv2D } from '../models/layers/snConv2d';
 import type { Pooling } from '../models/config';
-import type { Attribute, OnnxGraphBuilder } from './onnxGraph';
+import type { Attribute, OnnxGraphBuilder } from '../formats/onnxGraph';
 
 /*
  * Our layers as standard ONNX ops on NCHW values. Each function takes the value names of its

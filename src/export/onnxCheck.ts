@@ -13,7 +13,7 @@ import { openPersonModel, PERSON_FILE } from '../train/personModel';
 import { readOnnxModel } from './onnxFile';
 import { readExportInfo, type ExportPart } from './onnxMetadata';
 import { onnxStructureProblems } from './onnxStructure';
-import type { WeightPrecision } from './onnxGraph';
+import type { WeightPrecision } from '../formats/onnxGraph';
 
 /** One output's agreement between onnxruntime and tfjs at one batch size. */
 export interface OutputDifference {

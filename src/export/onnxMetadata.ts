@@ -1,7 +1,7 @@
 import type { onnx } from 'onnx-proto';
 import type { ModelConfig, OutputActivation } from '../models/config';
 import { packageVersion } from '../packageVersion';
-import type { WeightPrecision } from './onnxGraph';
+import type { WeightPrecision } from '../formats/onnxGraph';
 
 /** Which network an exported file holds. */
 export type ExportPart = 'person-generator' | 'generator' | 'embedder';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Discriminator } from '../models/discriminator';
-import { applyInOrder } from './gradients';
+import { applyInOrder, globalNorm } from './gradients';
 import { hingeGradients } from './hingeGradients';
 
 /** What D trains on: real frames x, generated x̂ (detached) and their landmark images y. */
@@ -18,7 +18,10 @@ export interface DiscriminatorUpdatesResult {
   scores: { real: number; fake: number };
   /** That update's global gradient norm, before clipping. */
   gradientNorm: number;
-  /** An update's loss or score was not finite: it and the updates after it were skipped. */
+  /**
+   * An update's loss, score or gradient was not finite: it and the updates after it were
+   * skipped (a NaN input can reach the gradient while ReLUs keep the scores finite).
+   */
   nonFinite: boolean;
   /** The sum of `setAside`'s hinge gradients over the updates applied; the caller disposes it. */
   setAsideGradient?: tf.Tensor;
@@ -54,7 +57,8 @@ export function discriminatorUpdates(
         setAside ? [...variables, setAside] : variables,
       );
       const grads = update.grads;
-      if (!update.finite) {
+      const norm = update.finite ? globalNorm(Object.values(grads)) : NaN;
+      if (!Number.isFinite(norm)) {
         tf.dispose(Object.values(grads));
         result.nonFinite = true;
         return result;

@@ -6,8 +6,8 @@ export interface GeneratorUpdateResult<Term extends string, Network extends stri
   losses: Record<Term | 'total', number>;
   /** Each network's global gradient norm, before clipping; 0 when nothing was applied. */
   gradientNorms: Record<Network, number>;
-  /** The first non-finite term, or 'total': then nothing was applied. */
-  nonFinite?: Term | 'total';
+  /** The first non-finite term, 'total', or 'gradient' (a NaN gradient): nothing was applied. */
+  nonFinite?: Term | 'total' | 'gradient';
 }
 
 /**
@@ -45,6 +45,10 @@ export function generatorUpdate<Term extends string, Network extends string>(
   }
   for (const [name, vars] of owned)
     gradientNorms[name] = globalNorm(vars.flatMap((v) => grads[v.name] ?? []));
+  if (!Object.values<number>(gradientNorms).every(Number.isFinite)) {
+    tf.dispose(Object.values(grads));
+    return { losses, gradientNorms, nonFinite: 'gradient' };
+  }
   for (const [name, vars] of owned)
     clipNetworkGradients(grads, vars, gradientClip, gradientNorms[name]);
   // Clipped already: the norm passed only spares applyInOrder measuring it again.

@@ -6,7 +6,7 @@ import { onnx } from 'onnx-proto';
 import { initBackend } from '../../src/backend/select';
 import { exportEmbedder } from '../../src/export/exportEmbedder';
 import { exportGenerator } from '../../src/export/exportGenerator';
-import { OPSET } from '../../src/export/onnxGraph';
+import { OPSET } from '../../src/formats/onnxGraph';
 import { readExportInfo } from '../../src/export/onnxMetadata';
 import { onnxStructureProblems } from '../../src/export/onnxStructure';
 import { presetConfig, type ModelConfig } from '../../src/models/config';

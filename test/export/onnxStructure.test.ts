@@ -1,5 +1,5 @@
 import { onnx } from 'onnx-proto';
-import { OnnxGraphBuilder } from '../../src/export/onnxGraph';
+import { OnnxGraphBuilder } from '../../src/formats/onnxGraph';
 import { onnxStructureProblems } from '../../src/export/onnxStructure';
 
 const io = (name: string) => ({ name, shape: ['batch', 4], doc: name });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { exportEmbedder } from '../../src/export/exportEmbedder';
 import { exportGenerator } from '../../src/export/exportGenerator';
-import type { WeightPrecision } from '../../src/export/onnxGraph';
+import type { WeightPrecision } from '../../src/formats/onnxGraph';
 import { onnxStructureProblems } from '../../src/export/onnxStructure';
 import type { ModelConfig } from '../../src/models/config';
 import { Embedder } from '../../src/models/embedder';

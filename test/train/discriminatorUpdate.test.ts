@@ -53,6 +53,33 @@ test("D's updates move D, set W aside with its summed gradient, and leak no tens
   expect(values()).not.toEqual(before.d);
   expect(Array.from(W.dataSync())).toEqual(before.w);
 
+  // A NaN pixel in a real frame: whether the ReLUs hide it from the scores or not, the NaN
+  // reaches the gradient, and nothing is applied.
+  const nanFrame = tf.tidy(() => {
+    const mask = tf.oneHot(tf.tensor1d([5], 'int32'), 2 * S * S * 3).reshape([2, S, S, 3]);
+    return tf.where(
+      tf.cast(mask, 'bool'),
+      tf.fill([2, S, S, 3], Number.NaN),
+      batch.real,
+    ) as tf.Tensor4D;
+  });
+  const clean = { d: values(), w: Array.from(W.dataSync()) };
+  const nanUpdate = discriminatorUpdates(
+    D,
+    optimizer,
+    variables,
+    { ...batch, real: nanFrame },
+    {
+      steps: 2,
+      gradientClip: 1,
+      setAside: W,
+    },
+  );
+  expect(nanUpdate.nonFinite).toBe(true);
+  expect(nanUpdate.setAsideGradient).toBeUndefined();
+  expect({ d: values(), w: Array.from(W.dataSync()) }).toEqual(clean);
+  nanFrame.dispose();
+
   // A NaN bias makes the scores NaN (NaN frames may not: a ReLU can turn NaN into 0).
   const bias = collectWeights({ discriminator: D }).get('discriminator.b')!;
   bias.write(tf.fill(bias.shape as number[], Number.NaN));

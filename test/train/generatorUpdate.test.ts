@@ -55,3 +55,19 @@ test('a non-finite term applies nothing, names the term and leaks no tensor', ()
   expect(tf.memory().numTensors).toBe(tensors);
   dispose();
 });
+
+test('a finite loss with a non-finite gradient applies nothing', () => {
+  const { a, b, optimizer, objective, dispose } = setUp();
+  const c = tf.variable(tf.tensor1d([0, 1]));
+  const before = [a, b, c].map((v) => Array.from(v.dataSync()));
+  // sqrt at 0: the value is 0, its gradient infinite.
+  const update = generatorUpdate(optimizer, { first: [a, c], second: [b] }, 1, () => ({
+    ...objective(),
+    root: tf.sum(tf.sqrt(c)) as tf.Scalar,
+  }));
+  expect(Number.isFinite(update.losses.total)).toBe(true);
+  expect(update.nonFinite).toBe('gradient');
+  expect([a, b, c].map((v) => Array.from(v.dataSync()))).toEqual(before);
+  c.dispose();
+  dispose();
+});

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
-import { OnnxGraphBuilder } from '../../export/onnxGraph';
+import { OnnxGraphBuilder } from '../../formats/onnxGraph';
 
 /**
  * One tfjs kernel call as a small ONNX graph, at fixed shapes: tfjs's NHWC tensors in and out,

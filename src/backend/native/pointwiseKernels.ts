@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { OnnxGraphBuilder } from '../../export/onnxGraph';
+import type { OnnxGraphBuilder } from '../../formats/onnxGraph';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';

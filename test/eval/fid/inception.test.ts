@@ -15,7 +15,7 @@ import {
   loadFidInception,
   type FidInception,
 } from '../../../src/eval/fid/inception';
-import { OnnxGraphBuilder } from '../../../src/export/onnxGraph';
+import { OnnxGraphBuilder } from '../../../src/formats/onnxGraph';
 import { writeSafetensorsFile, type RawTensor } from '../../../src/formats/safetensors';
 import { relativeError, seededValues } from '../../helpers/compare';
 import { nchwValues, runOnnx } from '../../helpers/onnx';
