@@ -48,6 +48,8 @@ export interface FinetuneOptions {
   /** Passes over the shots; 0 is feed-forward (psi' = P·ê, no training). */
   epochs: number;
   batchSize: number;
+  /** Adam's rates for G and D; by default the meta run's. A resumed model keeps its own. */
+  learningRates?: { generator?: number; discriminator?: number };
   resume: boolean;
   seed: number;
   log: Logger;
@@ -159,6 +161,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       epochs,
       batchSize,
       ...finetuneRates(train),
+      ...(options.learningRates?.generator && { lrGenerator: options.learningRates.generator }),
+      ...(options.learningRates?.discriminator && {
+        lrDiscriminator: options.learningRates.discriminator,
+      }),
     },
   };
   if (previous) {

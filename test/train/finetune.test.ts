@@ -207,9 +207,25 @@ test('bad input: no faces, a checkpoint of another size, another meta checkpoint
     metaRun,
     '--out',
     person,
+    '--lr-generator',
+    '1e-3',
     personVideo,
   ]);
   expect(made.code).toBe(0);
+  // A rate given is the person model's; the other stays the meta run's.
+  const rates = readPersonInfo(person).finetune;
+  expect(rates.lrGenerator).toBe(1e-3);
+  expect(rates.lrDiscriminator).toBe(
+    (await openMetaCheckpoint(metaRun)).trainConfig.train.lrDiscriminator,
+  );
+  expectUserError(
+    await cli(['finetune', '--lr-discriminator', '0', '--checkpoint', metaRun, personVideo]),
+    /--lr-discriminator must be a number > 0, got 0/,
+  );
+  expectUserError(
+    await cli(['finetune', '--resume', '--out', person, '--lr-generator', '1e-4']),
+    /--lr-generator: a resumed person model keeps its learning rates/,
+  );
   const other128 = await makeUntrainedMetaCheckpoint(path.join(dir, 'other128'), {
     imageSize: 128,
     seed: 5,

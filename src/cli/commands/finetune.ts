@@ -54,6 +54,14 @@ export const finetuneCommand = defineCommand({
         default: false,
         describe: 'Continue the person model in --out (up to --epochs in all)',
       })
+      .option('lr-generator', {
+        type: 'number',
+        describe: "Adam's learning rate for G and psi' [default: the meta run's E/G rate]",
+      })
+      .option('lr-discriminator', {
+        type: 'number',
+        describe: "Adam's learning rate for D and w' [default: the meta run's D rate]",
+      })
       .check((args) => {
         for (const [name, min] of [
           ['shots', 1],
@@ -67,6 +75,13 @@ export const finetuneCommand = defineCommand({
         if (!args.person && !args.resume)
           throw new UsageError('give the person: a folder of photos, a photo or a video');
         if (args.resume && !args.out) throw new UsageError('--resume needs --out');
+        for (const name of ['lr-generator', 'lr-discriminator'] as const) {
+          const value = args[name];
+          if (value !== undefined && !(Number.isFinite(value) && value > 0))
+            throw new UsageError(`--${name} must be a number > 0, got ${value}`);
+          if (value !== undefined && args.resume)
+            throw new UsageError(`--${name}: a resumed person model keeps its learning rates`);
+        }
         return true;
       }),
   async run(args, ctx) {
@@ -94,6 +109,7 @@ export const finetuneCommand = defineCommand({
         shots: args.shots,
         epochs,
         batchSize: args.batchSize,
+        learningRates: { generator: args.lrGenerator, discriminator: args.lrDiscriminator },
         resume: args.resume,
         seed: ctx.seed ?? 0,
         log: ctx.log,
