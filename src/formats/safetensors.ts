@@ -15,6 +15,7 @@ import { UserError } from '../errors';
 import { readBytes, writeFileAtomically } from '../fileSystem';
 import { printable, quote, setOwn } from '../oneLine';
 import { elementCount, isIndex, isShape } from './shape';
+import { Float16Array } from '@petamoriken/float16';
 
 /** The typed array holding each dtype's elements (F16 and BF16 as their raw 16-bit patterns). */
 export interface SafetensorsArrays {
@@ -380,10 +381,8 @@ export async function readSafetensorsFile(file: string): Promise<SafetensorsCont
 
 /** IEEE binary16 bits of the values, rounded to nearest, ties to even; overflow is ±Infinity. */
 export function f32ToF16Bits(values: ArrayLike<number>): Uint16Array {
-  const bits = float32Bits(values);
-  const out = new Uint16Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = halfBits(bits[i]!);
-  return out;
+  const halves = Float16Array.from(values);
+  return new Uint16Array(halves.buffer, halves.byteOffset, halves.length);
 }
 
 /** The float32 bit patterns; a Float32Array is viewed as is, so NaN payloads survive. */
@@ -392,47 +391,10 @@ function float32Bits(values: ArrayLike<number>): Uint32Array {
   return new Uint32Array(floats.buffer, floats.byteOffset, floats.length);
 }
 
-function halfBits(x: number): number {
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  const mantissa = x & 0x7fffff;
-  if (exponent === 0xff)
-    // Infinity stays Infinity; NaN keeps its top payload bits and is made quiet.
-    return sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200 | (mantissa >>> 13));
-  const halfExponent = exponent - 127 + 15;
-  if (halfExponent >= 0x1f) return sign | 0x7c00;
-  if (halfExponent <= 0) {
-    // Subnormal half: value = m * 2^-24. Below 2^-25 everything rounds to zero.
-    if (halfExponent < -10) return sign;
-    const full = mantissa | 0x800000; // with the implicit leading 1
-    const shift = 14 - halfExponent; // 14..24
-    return sign | roundShift(full, shift); // may round up into the smallest normal: correct bits
-  }
-  // Normal: rounding up may carry into the exponent, up to Infinity, which is also correct.
-  return sign | ((halfExponent << 10) + roundShift(mantissa, 13));
-}
-
-/** value >> shift, rounded to nearest, ties to even. */
-function roundShift(value: number, shift: number): number {
-  const kept = value >>> shift;
-  const rest = value & ((1 << shift) - 1);
-  const half = 1 << (shift - 1);
-  return rest > half || (rest === half && (kept & 1) === 1) ? kept + 1 : kept;
-}
-
 /** The values of IEEE binary16 bit patterns (exact: every half is a float32). */
 export function f16BitsToF32(bits: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i]!;
-    const exponent = (h >>> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    if (exponent === 0) out[i] = (h & 0x8000 ? -mantissa : mantissa) * 2 ** -24;
-    else if (exponent === 0x1f) outBits[i] = ((h & 0x8000) << 16) | 0x7f800000 | (mantissa << 13);
-    else outBits[i] = ((h & 0x8000) << 16) | ((exponent + 112) << 23) | (mantissa << 13);
-  }
-  return out;
+  const patterns = Uint16Array.from(bits);
+  return Float32Array.from(new Float16Array(patterns.buffer));
 }
 
 /** bfloat16 bits (the top half of a float32), rounded to nearest, ties to even. */
