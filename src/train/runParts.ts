@@ -17,7 +17,7 @@ export function contentTermsFor(loss: TrainConfig['loss']): Promise<ContentTerm[
   });
 }
 
-/** Fine-tuning's learning rates and D steps: the meta-learning run's own. */
+/** Fine-tuning's learning rates (train.finetuneLr*, else meta-learning's) and D steps. */
 export interface FinetuneRates {
   lrGenerator: number;
   lrDiscriminator: number;
@@ -26,8 +26,8 @@ export interface FinetuneRates {
 
 export function finetuneRates(train: TrainConfig['train']): FinetuneRates {
   return {
-    lrGenerator: train.lrEmbedderGenerator,
-    lrDiscriminator: train.lrDiscriminator,
+    lrGenerator: train.finetuneLrGenerator ?? train.lrEmbedderGenerator,
+    lrDiscriminator: train.finetuneLrDiscriminator ?? train.lrDiscriminator,
     dStepsPerGStep: train.dStepsPerGStep,
   };
 }

@@ -151,6 +151,11 @@ test('by default the demo starts from the shipped model: no corpus, no meta-lear
   // The person models came from the shipped model, at its 128 px.
   const person = JSON.parse(fs.readFileSync(path.join(files.speaker, 'person.json'), 'utf8'));
   expect(path.resolve(person.metaCheckpoint.path)).toBe(SHIPPED_MODEL_DIR);
+  // One photo fine-tunes at its own rates; eight shots at the meta run's.
+  const mona = JSON.parse(fs.readFileSync(path.join(files.mona, 'person.json'), 'utf8'));
+  expect(mona.finetune.lrGenerator).toBe(DEMO_SETTINGS.oneShotRates.generator);
+  expect(mona.finetune.lrDiscriminator).toBe(DEMO_SETTINGS.oneShotRates.discriminator);
+  expect(person.finetune.lrGenerator).toBe(2e-4);
   const strip = await sharp(files.strip).metadata();
   expect([strip.width, strip.height]).toEqual([6 * 128 * 2, 3 * 128 * 2]);
   const heldout = DatasetStore.open(files.heldoutStore);

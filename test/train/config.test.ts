@@ -6,6 +6,7 @@ import { UserError } from '../../src/errors';
 import { PAPER_LOSS_WEIGHTS } from '../../src/losses/lossWeights';
 import { PAPER_PRESET, TINY_PRESET, type ModelConfig } from '../../src/models/config';
 import { parseTrainConfig, type TrainConfig } from '../../src/train/config';
+import { finetuneRates } from '../../src/train/runParts';
 import {
   CONFIGS_DIR,
   availableConfigs,
@@ -319,5 +320,25 @@ describe('resolvedConfigYaml', () => {
     const config = loadTrainConfig('tiny');
     const file = writeConfig('resolved.yaml', resolvedConfigYaml(config));
     expect(loadTrainConfig(file)).toEqual(config);
+  });
+});
+
+test("fine-tuning's rates: train.finetuneLr* where set, else meta-learning's", () => {
+  const base = {
+    model: { preset: 'tiny' },
+    train: { lrEmbedderGenerator: 2e-4, lrDiscriminator: 4e-4 },
+  };
+  expect(finetuneRates(parseTrainConfig(base, 'x.yaml').train)).toEqual({
+    lrGenerator: 2e-4,
+    lrDiscriminator: 4e-4,
+    dStepsPerGStep: 2,
+  });
+  const own = {
+    ...base,
+    train: { ...base.train, finetuneLrGenerator: 1e-3, finetuneLrDiscriminator: 2e-3 },
+  };
+  expect(finetuneRates(parseTrainConfig(own, 'x.yaml').train)).toMatchObject({
+    lrGenerator: 1e-3,
+    lrDiscriminator: 2e-3,
   });
 });
