@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     }
     if (measuredTfjs.has(tfjsName)) continue;
     measuredTfjs.add(tfjsName);
-    // The pure-JS cpu backend is ~30x slower: fewer runs keep the bench within minutes.
+    // The pure-JS cpu backend is far slower: fewer runs keep the bench within minutes.
     const slow = name === 'cpu';
     const runs = quick || slow ? 3 : 10;
     const threads = name === 'wasm' && wasmThreads > 1 ? ` (${wasmThreads} threads)` : '';

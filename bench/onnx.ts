@@ -17,7 +17,7 @@ import { generatorSession, landmarkFeeds } from './onnxGenerator';
 const quick = process.argv.includes('--quick');
 const PRESETS = {
   tiny: { frames: quick ? 16 : 64 },
-  // tfjs takes ~10 s a 256 px frame on wasm: few frames.
+  // tfjs on wasm is slow at 256 px: few frames.
   paper: { frames: quick ? 2 : 4 },
 } as const;
 

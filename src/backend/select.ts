@@ -125,9 +125,8 @@ const TFJS_NAMES: Record<ConcreteBackend, string> = {
 /**
  * Selects and initialises the tfjs backend for this process.
  * 'auto' tries tfjs-node-gpu (only with a GPU), then tfjs-node, then native (onnxruntime's
- * kernels), then wasm; the cpu backend is never chosen automatically because it is about 30x
- * slower than wasm. A named backend that
- * cannot be had is a UserError saying how to install it.
+ * kernels), then wasm; the cpu backend is never chosen automatically because it is pure JS, far
+ * slower than wasm. A named backend that cannot be had is a UserError saying how to install it.
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendSelection> {
   const log = options.log ?? silentLogger();

@@ -48,7 +48,7 @@ export function createContext(
     stderr: io.stderr,
     setExitCode,
     seed: args.seed,
-    // Loaded on demand: tfjs takes ~0.4 s to load, which `--help` should not pay.
+    // Loaded on demand: loading tfjs is slow, and `--help` should not pay for it.
     initBackend: () =>
       (selection ??= import('../backend/select').then(({ initBackend }) =>
         initBackend({

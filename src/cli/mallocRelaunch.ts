@@ -4,16 +4,15 @@ import { runChild } from './childProcess';
  * glibc malloc settings under which freed memory stays in the heap for the next allocation:
  * large blocks come from the heap instead of fresh mmap'd pages, and the heap is not trimmed.
  * The native backend's onnxruntime sessions allocate and free tensor-sized scratch on every
- * run; with glibc's defaults each run page-faults it in anew. Measured on a paper-size
- * meta-learning step (native, 2 cores): 36 s with the defaults, 32.5 s with these, same peak RSS.
+ * run; with glibc's defaults each run page-faults it in anew. These settings keep that memory
+ * mapped between runs without raising peak RSS.
  */
 export const MALLOC_TUNABLES = [
   'glibc.malloc.mmap_threshold=33554432',
   'glibc.malloc.trim_threshold=17179869184',
   'glibc.malloc.top_pad=268435456',
   // No mmap at all, so blocks above 32 MiB come from the heap too: a paper step's K = 8
-  // activations are 134 MB each. Paper step 25.8-26.4 -> 23.9-24.0 s, page faults 5.2M -> 2.2M,
-  // peak RSS 8.07 -> 8.08 GB.
+  // activations are 134 MB each, and each would otherwise be faulted in anew.
   'glibc.malloc.mmap_max=0',
 ].join(':');
 

@@ -47,9 +47,9 @@ export interface DemoSettings {
 export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   fromScratch: false,
   config: 'tiny',
-  // Four times tiny's widths: a step takes ~2.5x as long (face-api's L_CNT dominates tiny's
-  // step), but in the demo's minutes the wider generator gives a recognisable likeness where
-  // tiny's own (4 channels at 64 px) gave a blob.
+  // Four times tiny's widths: a step costs less than four times as much (face-api's L_CNT
+  // dominates tiny's step), and in the demo's minutes the wider generator gives a recognisable
+  // likeness where tiny's own (4 channels at 64 px) gives a blob.
   configOverrides: ['model.baseWidth=32', 'model.maxWidth=128'],
   corpusFrames: 16,
   clipSeconds: 4,

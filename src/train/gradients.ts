@@ -7,7 +7,7 @@ export const variablesOf = (weights: { read(): tf.Tensor }[]): tf.Variable[] =>
 /**
  * sqrt of the sum of squares of every gradient: what gradient clipping compares to its limit.
  * Each sum of squares is g·g as one [1, n] x [n, 1] product: a single read of g, where
- * sum(square(g)) writes a squared copy first (0.35 s a paper step on native).
+ * sum(square(g)) writes a squared copy first.
  */
 export function globalNorm(grads: tf.Tensor[]): number {
   if (grads.length === 0) return 0;

@@ -111,7 +111,7 @@ export class MetaLearner {
 
     // One generation per step, as in the public PyTorch port: the E+G update's x̂, detached,
     // then serves the D updates (D thus trains on the x̂ of G before its update). Generating
-    // x̂ anew for D first cost a second E and G forward pass: 3.5 s of a paper step.
+    // x̂ anew for D would cost a second E and G forward pass every step.
     let startedColumns: { undo(): void; dispose(): void } | undefined;
     let fake: tf.Tensor4D | undefined;
     let embedding: tf.Tensor2D | undefined;
@@ -203,8 +203,8 @@ export class MetaLearner {
 
   /**
    * A video's W column starts at its first ê, as fine-tuning's w' starts at w0 + ê_NEW. From a
-   * random column near 0, L_MCH (weight 80, every step) pulled ê to 0 faster than the column,
-   * updated only when its video is drawn, could follow, and E's final ReLU died: every e was 0.
+   * random column near 0, L_MCH (weight 80, every step) pulls ê to 0 faster than the column,
+   * updated only when its video is drawn, can follow, and E's final ReLU dies: every e becomes 0.
    */
   private startUnseenColumns(
     embedding: tf.Tensor2D,

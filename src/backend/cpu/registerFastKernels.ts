@@ -4,9 +4,9 @@ import { replaceKernels } from '../kernels/replaceKernels';
 import { resizeBilinearGradOnHost } from '../kernels/resizeBilinearGrad';
 
 /**
- * Kernels replaced on the cpu backend when it is chosen for work. Its own Conv2DBackpropFilter is a scalar loop about 50x slower than its forward
- * conv (227 s against 4.3 s for 1x128x128x64, 3x3, 64->64); as a forward conv it costs about
- * as much as the forward pass. Registered by initBackend only, so tests that use the cpu backend
+ * Kernels replaced on the cpu backend when it is chosen for work. Its own Conv2DBackpropFilter
+ * is a scalar loop, far slower than its forward conv; as a forward conv it costs about as much
+ * as the forward pass. Registered by initBackend only, so tests that use the cpu backend
  * as a reference keep its original kernels.
  */
 export const CPU_FAST_KERNELS: readonly tf.KernelConfig[] = [

@@ -10,8 +10,8 @@ import {
 } from './kernelCalls';
 
 /**
- * W[kh,kw,ci,co] -> W[KH-1-kh, KW-1-kw, co, ci], on the host: the filter is small, and the wasm
- * Reverse kernel takes ~40 ms for a 3x3x256x256 filter, longer than the convolution itself.
+ * W[kh,kw,ci,co] -> W[KH-1-kh, KW-1-kw, co, ci], on the host: the filter is small next to the
+ * activations, and the wasm Reverse kernel can take longer than the convolution itself.
  */
 function flippedSwappedKernel(backend: tf.KernelBackend, filter: tf.TensorInfo): tf.TensorInfo {
   const [kh, kw, ci, co] = filter.shape as [number, number, number, number];

@@ -186,8 +186,8 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
 
 /**
  * Samples per filter-gradient run: its patch matrix ([N·oh·ow, kh·kw·C] floats) kept within
- * `budgetBytes`. One run over a whole K = 8 batch at 128x128x128 makes a 604 MB matrix and ran at
- * 14 GFLOP/s; per sample, at 62.
+ * `budgetBytes`. One run over a whole K = 8 batch at 128x128x128 would make a 604 MB matrix,
+ * which runs far slower than smaller runs.
  */
 export function filterGradientChunk(info: tf.backend_util.Conv2DInfo, budgetBytes: number): number {
   const perSample =

@@ -7,13 +7,13 @@ import { OpSessions } from './opSessions';
 /** tfjs's name for this backend. */
 export const NATIVE_BACKEND = 'native';
 
-/** Measured at E's K = 8 shapes: 32 MB chunks ran 0.96-1.5x as fast as whole batches. */
+/** The most a chunk's patch matrix holds: a whole K = 8 batch's (hundreds of MB) is no faster. */
 export const DEFAULT_FILTER_GRADIENT_PATCH_BYTES = 32 * 2 ** 20;
 
 /**
- * Convs from this many multiply-adds bake their filter on first use: at E's K = 8 shapes
- * (1.9e10 multiply-adds) making the session and running it once took 170-320 ms against 220-380
- * for one run with the filter as an input; at 2.4e9, 58 against 49.
+ * Convs from this many multiply-adds bake their filter on first use: above it (E's K = 8 shapes)
+ * making the session and running it once costs less than one run with the filter as an input;
+ * well below it, more.
  */
 export const BAKE_ON_FIRST_USE_MACS = 2 ** 33;
 

@@ -4,8 +4,8 @@ import { NATIVE_BACKEND } from './nativeBackend';
 import { GRAPH_ACTIVATIONS, type Epilogue, type FusedActivation } from './opGraphs';
 
 /**
- * Below this many multiply-adds an op stays on the cpu kernel: a session run costs tens of
- * microseconds, as much as the cpu backend's loops spend on ~10^5 multiply-adds.
+ * Below this many multiply-adds an op stays on the cpu kernel: a session run's fixed cost is about
+ * what the cpu backend's loops spend on that much work.
  */
 export const MIN_NATIVE_MACS = 1 << 16;
 

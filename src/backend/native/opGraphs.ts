@@ -141,8 +141,7 @@ function patchGemm(
 /**
  * Whether a conv runs as a patch GEMM rather than onnxruntime's Conv: where the output is small
  * next to the weights (G's 16x16 and 32x32 layers with 512 channels). There the Conv spends its
- * time laying out the 2.4M-weight filter each call (27 GFLOP/s measured at 16x16x512 -> 512) and
- * the patches are small.
+ * time laying out the 2.4M-weight filter each call, and the patches are small.
  */
 export function convAsPatchGemm(info: tf.backend_util.Conv2DInfo): boolean {
   const positions = info.batchSize * info.outHeight * info.outWidth;
@@ -154,9 +153,8 @@ export function convAsPatchGemm(info: tf.backend_util.Conv2DInfo): boolean {
 
 /**
  * A 1x1, stride-1, unpadded conv: its patch rows are x itself, so as a MatMul it needs no copy
- * at all, where the Conv transposes x and its output. Measured: G's 256x256x64 -> 32 forward
- * 26.8 -> 11.2 ms, its filter gradient 34 -> 3.2 ms; E's 6 -> 64 filter gradient on a K = 8
- * batch 145 -> 16 ms. (With the filter baked, the blocked Conv is faster still: 6.9 ms.)
+ * at all, where the Conv transposes x and its output; so too its filter gradient. (With the
+ * filter baked, the blocked Conv is faster still.)
  */
 export function pointwise(info: tf.backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
@@ -193,8 +191,8 @@ function convInputs(info: tf.backend_util.Conv2DInfo, fused?: Epilogue, baked?: 
 /**
  * Conv2D (and FusedConv2D with its epilogue): x NHWC, filter HWIO -> NHWC. With `baked`, the
  * filter's values are part of the graph: onnxruntime then reorders it once into its blocked
- * NCHWc layout, and folds the layout transposes into that conv's own reorders (1.2-2.5x as fast
- * at G's 256 px shapes); for a filter used again and again, as at inference.
+ * NCHWc layout, and folds the layout transposes into that conv's own reorders; for a filter
+ * used again and again, as at inference.
  */
 export function conv2dGraph(
   info: tf.backend_util.Conv2DInfo,
@@ -243,9 +241,9 @@ export function backpropInputAsConv(info: tf.backend_util.Conv2DInfo): boolean {
 /**
  * Conv2DBackpropInput, the gradient of a conv with respect to its input. At stride 1 it is the
  * full correlation of dy with the flipped filter, in and out channels swapped: one forward Conv
- * with pads k - 1 - pad, 1.5-4x faster in onnxruntime than ConvTranspose (measured at G's
- * 256 px shapes). Strided convs (and pads beyond the kernel) use ConvTranspose with the forward
- * pads and an output_padding restoring the rows and columns the forward conv dropped.
+ * with pads k - 1 - pad, faster in onnxruntime than ConvTranspose at G's 256 px shapes. Strided
+ * convs (and pads beyond the kernel) use ConvTranspose with the forward pads and an
+ * output_padding restoring the rows and columns the forward conv dropped.
  */
 export function conv2dBackpropInputGraph(
   info: tf.backend_util.Conv2DInfo,
@@ -331,8 +329,8 @@ const PATCH_GEMM_MIN_CHANNELS = 128;
  * which is HWIO already. With few output channels the patch copy (kh·kw times the input) costs
  * more than the GEMM saves, so as one forward Conv: the channels become the batch (x as
  * [C, N, H, W]) and dy the weights ([O, N, oh, ow]), dilated by the forward stride, cut to the
- * filter's size and laid out HWIO. Measured in onnxruntime at G's 256 px shapes: the GEMM 72-160
- * GFLOP/s against 32-68 from 128 output channels up, the Conv 20-36 against 11-27 below.
+ * filter's size and laid out HWIO. At G's 256 px shapes the GEMM is the faster of the two from
+ * 128 output channels up (PATCH_GEMM_MIN_CHANNELS), the Conv below.
  */
 export function conv2dBackpropFilterGraph(info: tf.backend_util.Conv2DInfo): OpGraph {
   const b = new OnnxGraphBuilder();

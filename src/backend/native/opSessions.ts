@@ -87,7 +87,7 @@ export class OpSessions {
       // Each session would otherwise keep an arena sized by its largest run.
       enableCpuMemArena: false,
       // Every session has its own intra-op pool; spinning pools of hundreds of sessions starve
-      // each other (a tiny meta-learning step took 7x as long on 2 threads as on 1).
+      // each other, so that a second thread makes a step slower instead of faster.
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     });
     this.created++;

@@ -8,8 +8,8 @@ import { allFloat32, geometryKey, keyOf, nativeKernel, onCpu, poolInfo } from '.
 import { pointwiseGraph, poolGraph } from './opGraphs';
 
 /**
- * Below this many output elements a pointwise call stays on the cpu kernel: a session run costs
- * tens of microseconds, about what the cpu backend's loops take for ~10^4 elements.
+ * Below this many output elements a pointwise call stays on the cpu kernel: a session run's fixed
+ * cost is about what the cpu backend's loops take for that many elements.
  */
 export const MIN_NATIVE_ELEMENTS = 1 << 14;
 

@@ -9,8 +9,8 @@ import { unsortedSegmentSumWasm } from './unsortedSegmentSum';
 /**
  * Kernels that training needs and the shipped wasm backend lacks (Conv2DBackpropFilter,
  * UnsortedSegmentSum), gets wrong (MaxPoolGrad; ResizeBilinearGrad, which ignores
- * halfPixelCenters and swaps height and width) or runs ~10x slower than a forward conv
- * (Conv2DBackpropInput).
+ * halfPixelCenters and swaps height and width) or runs as a scalar loop, far slower than a
+ * forward conv (Conv2DBackpropInput).
  */
 export const WASM_TRAINING_KERNELS: readonly tf.KernelConfig[] = [
   {

@@ -122,9 +122,6 @@ function checkPoints(points: Points): void {
  * `offset` when given (so a batch can be assembled without copies) and returns it; otherwise
  * allocates. Each part is a polyline of anti-aliased capsules (max coverage within a part, so
  * joints are not doubly dark), composited over the image in part order.
- *
- * The 68-point face at 256 px takes about 0.2 ms into a reused `out` and 0.7 ms when it allocates
- * (Node 20, median of 100 runs on a shared 2-core machine).
  */
 export function rasteriseLandmarks(
   points: Points,

@@ -14,10 +14,10 @@ import type { FrameMotion } from './motion';
  * d phi / d s at most MOUTH_STRETCH or EYE_STRETCH < 1, so the map stays a diffeomorphism;
  * everything else squeezes, by any amount (a closing eye is a squeeze to a few percent).
  *
- * Not a sum of Gaussian RBFs, which was tried first: a Gaussian's steep zone is as wide as its
- * radius, far wider than a lip gap, so opening the mouth thickened the lower lip 2-4x and pulled
- * the corners of a shut mouth down with the jaw; and a Gaussian pair whose stretch is bounded
- * squeezes an eye only to about a third (its falling side is no steeper than its rising side).
+ * Not a sum of Gaussian RBFs: a Gaussian's steep zone is as wide as its radius, far wider than
+ * a lip gap, so opening the mouth would thicken the lower lip and pull the corners of a shut
+ * mouth down with the jaw; and a Gaussian pair whose stretch is bounded squeezes an eye only to
+ * about a third (its falling side is no steeper than its rising side).
  *
  * The displacement is along one direction, so the map moves points along lines parallel to `down`
  * and on each line it is increasing: the inverse of a point is a 1-D root (the rank-1 form of the

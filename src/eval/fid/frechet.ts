@@ -10,9 +10,9 @@
  * sqrt(Σ1) Σ2 sqrt(Σ1). F here is a pivoted Cholesky factor: it stops at Σ1's numerical rank, as
  * clamping sqrt(Σ1)'s negative eigenvalues to 0 would, and needs no eigenvectors, the costly part
  * of an eigendecomposition. The eigenvalues of Fᵀ Σ2 F then come from a tridiagonal reduction
- * alone. At d = 2048 that is about 1.5 d³ multiply-adds in float64, some 20 s in V8; ml-matrix's
- * EigenvalueDecomposition takes about 2 minutes for each of the two the sqrt(Σ1) route needs,
- * hence the few kernels at the end of this file.
+ * alone: about 1.5 d³ multiply-adds in float64. ml-matrix's EigenvalueDecomposition computes the
+ * eigenvectors too, for each of the two decompositions the sqrt(Σ1) route needs; hence the few
+ * kernels at the end of this file.
  */
 import { UserError } from '../../errors';
 
@@ -132,8 +132,8 @@ function checkStats(s: GaussianStats, which: string): void {
 
 // ---------------------------------------------------------------------------------------------
 // Dense float64 kernels. Plain loops over row-major Float64Arrays; the O(d³) parts are dot
-// products of contiguous rows in 4 x 2 blocks, which reuses each loaded value and runs about
-// 3x faster in V8 than one dot at a time.
+// products of contiguous rows in 4 x 2 blocks, which reuses each loaded value where one dot at a
+// time loads it again.
 
 /** Columns of a Cholesky panel: the Schur complement is updated once per panel, as a SYRK. */
 const CHOLESKY_PANEL = 64;

@@ -179,7 +179,7 @@ function takeWeight(map: tf.NamedTensorMap, name: string, shape: readonly number
  * flipped spatially, in/out channels swapped. Stride 2: the polyphase form, so that no inserted
  * zeros are convolved: dx[2p+a, 2q+c] = sum_{t,u} dy[p-t, q-u] W[2t+a, 2u+c], one group of output
  * channels per phase (a, c) in depthToSpace order, ceil(k/2) taps a side, missing taps zero.
- * In plain JS: wasm's Reverse and 6-D Transpose would take about a second for the whole net.
+ * In plain JS: wasm's Reverse and 6-D Transpose are slow on filters, and the whole net has many.
  */
 function backwardFilters(filters: tf.Tensor4D, stride: 1 | 2): tf.Tensor4D {
   const [k, , inC, outC] = filters.shape;

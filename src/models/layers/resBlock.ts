@@ -8,7 +8,7 @@ import { leakyRelu } from '../../ops/leakyRelu';
  * Splits psi [batch, 2*sum(channels)] into (mean, std) pairs of the given channel counts. The std
  * entries of psi are offsets from 1 (std = 1 + psi_std): P starts near zero (N(0, 0.02)), and a
  * raw psi_std of ~0.1 at each of the generator's AdaIN stages would shrink its signal by ~1e-9,
- * so it would start, and stay, a constant grey image (measured on tiny.yaml before this).
+ * so it would start, and stay, a constant grey image.
  */
 export function splitAdainParams(
   psi: tf.Tensor2D,
