@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { UserError } from '../errors';
 import type { Logger } from '../log';
 import type { EventWriter } from './tensorboard/eventWriter';
@@ -69,6 +70,9 @@ export async function runTrainingLoop<Batch, Result extends LoopStepResult>(
     nonFiniteStreak: 0,
   };
   while (end.step < options.to) {
+    // A step is synchronous and a prefetched batch a resolved promise: without a turn of the
+    // event loop, a Ctrl-C or SIGTERM handler would not run until some I/O came along.
+    await nextTurn();
     if (options.signal?.aborted) {
       end.interrupted = true;
       break;

@@ -115,6 +115,21 @@ test('a run of non-finite steps at the end is reported, so that no checkpoint re
   expect(end.last?.nonFinite).toBe('content');
 });
 
+test('a signal handler gets its turn between steps, even when no step does I/O', async () => {
+  // A Ctrl-C handler runs as an event-loop task, like this one: with synchronous steps and
+  // ready batches it would wait for the end of the run without the loop's turn.
+  const controller = new AbortController();
+  setImmediate(() => controller.abort());
+  const end = await runTrainingLoop({
+    ...fakeRun().options,
+    to: 1000,
+    batch: async (done) => done,
+    signal: controller.signal,
+  });
+  expect(end.interrupted).toBe(true);
+  expect(end.step).toBeLessThan(3);
+});
+
 test('an abort stops the run before the next step; so does the time bound', async () => {
   const controller = new AbortController();
   const run = fakeRun();
