@@ -1,6 +1,7 @@
 import { convShapeLabel } from './convShapes';
 import { machineLine } from './machine';
 import {
+  CONTENT_LOSS_NAMES,
   CONV_PASSES,
   isSkipped,
   type CaseResult,
@@ -169,7 +170,11 @@ function convTables(section: ConvLayersSection, backends: string[]): string {
 
 function stepRows(table: Table, name: string, sections: StepSection[], backends: string[]): void {
   for (const s of sections) {
-    const settings = `${s.k != null ? `K=${s.k}, ` : ''}batch ${s.batchSize}, ${s.dStepsPerGStep} D step${s.dStepsPerGStep > 1 ? 's' : ''}`;
+    const settings =
+      `${s.k != null ? `K=${s.k}, ` : ''}batch ${s.batchSize}, ` +
+      `${s.dStepsPerGStep} D step${s.dStepsPerGStep > 1 ? 's' : ''}, ` +
+      `L_CNT ${CONTENT_LOSS_NAMES[s.contentLoss]}` +
+      (s.afterMetaSteps ? `, after ${s.afterMetaSteps} meta-learning steps in the process` : '');
     const results = backends.map((b) => s.results[b]);
     const gflop = results.find((r) => r?.gflop != null)?.gflop;
     table.add([
@@ -267,7 +272,11 @@ function rssTable(results: SuiteResults, runtimes: string[]): string {
     ['fine-tuning step', results.finetuneStep],
   ] as const)
     for (const s of sections)
-      table.add([`${name}, ${s.preset}`, ...runtimes.map((r) => mib(s.results[r]))]);
+      table.add([
+        `${name}, ${s.preset}, L_CNT ${CONTENT_LOSS_NAMES[s.contentLoss]}` +
+          (s.afterMetaSteps ? `, after ${s.afterMetaSteps} meta-learning steps` : ''),
+        ...runtimes.map((r) => mib(s.results[r])),
+      ]);
   table.add(['preprocess', ...runtimes.map((r) => mib(results.preprocess.results[r]))]);
   return table.render();
 }

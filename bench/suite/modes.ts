@@ -31,6 +31,8 @@ export interface ModeSettings {
   /** Meta-learning steps; fine-tuning steps take the same batch size and D steps. */
   steps: Record<PresetName, StepSettings>;
   preprocess: { clipFrames: number; sampledFrames: number; runs: number };
+  /** Meta-learning steps (tiny) run before the second-phase fine-tuning case is timed. */
+  afterMetaSteps: number;
 }
 
 /**
@@ -56,6 +58,7 @@ export const MODES: Record<SuiteMode, ModeSettings> = {
     steps: TRAINING_STEPS,
     // 5 s clips at 25 fps, as `npm run bench:data`.
     preprocess: { clipFrames: 125, sampledFrames: 32, runs: 5 },
+    afterMetaSteps: 500,
   },
   quick: {
     mode: 'quick',
@@ -71,6 +74,7 @@ export const MODES: Record<SuiteMode, ModeSettings> = {
     childTimeoutSeconds: 150,
     steps: TRAINING_STEPS,
     preprocess: { clipFrames: 50, sampledFrames: 16, runs: 3 },
+    afterMetaSteps: 100,
   },
   // For the suite's own test: every code path, the least work.
   smoke: {
@@ -85,6 +89,7 @@ export const MODES: Record<SuiteMode, ModeSettings> = {
     childTimeoutSeconds: 60,
     steps: { tiny: { k: 2, batchSize: 1, dStepsPerGStep: 1 }, paper: TRAINING_STEPS.paper },
     preprocess: { clipFrames: 12, sampledFrames: 4, runs: 2 },
+    afterMetaSteps: 2,
   },
 };
 

@@ -109,8 +109,22 @@ export interface GeneratorFlops {
   skipped?: string;
 }
 
+/**
+ * L_CNT's networks in a step: face-api's recognition net (the offline default) or the paper's
+ * VGG19 + VGG-Face (random weights in their real layouts).
+ */
+export type ContentLossName = 'faceapi' | 'vgg';
+
+export const CONTENT_LOSS_NAMES: Record<ContentLossName, string> = {
+  faceapi: 'face-api',
+  vgg: 'VGG19 + VGG-Face',
+};
+
 export interface StepSection {
   preset: PresetName;
+  contentLoss: ContentLossName;
+  /** Fine-tuning timed after this many meta-learning steps in the same process. */
+  afterMetaSteps?: number;
   imageSize: number;
   /** Frames per episode given to the embedder (meta-learning only). */
   k?: number;

@@ -7,10 +7,12 @@ import { perSecond, type TimingPlan } from './measure';
 import { MODES, PRESET_SIZES, type ModeSettings } from './modes';
 import { caseEstimate, formatSeconds, RateBook, type Estimate } from './rateBook';
 import {
+  CONTENT_LOSS_NAMES,
   CONV_PASSES,
   type CaseResult,
   type ConvLayersSection,
   type ConvPass,
+  type ContentLossName,
   type ConvShape,
   type GeneratorFlops,
   type GeneratorFpsSection,
@@ -82,10 +84,12 @@ class Suite {
     await this.generatorFps('tiny');
     await this.step('metaStep', 'tiny');
     await this.step('finetuneStep', 'tiny');
+    await this.step('finetuneStep', 'tiny', { afterMetaSteps: this.mode.afterMetaSteps });
     await this.preprocess();
     await this.generatorFps('paper');
     await this.convLayers('paper');
     await this.step('metaStep', 'paper');
+    await this.step('metaStep', 'paper', { contentLoss: 'vgg' });
     await this.step('finetuneStep', 'paper');
     return {
       ...this.results,
@@ -327,10 +331,17 @@ class Suite {
     }
   }
 
-  private async step(family: 'metaStep' | 'finetuneStep', preset: PresetName): Promise<void> {
+  private async step(
+    family: 'metaStep' | 'finetuneStep',
+    preset: PresetName,
+    variant: { contentLoss?: ContentLossName; afterMetaSteps?: number } = {},
+  ): Promise<void> {
+    const { contentLoss = 'faceapi', afterMetaSteps } = variant;
     const { k, batchSize, dStepsPerGStep } = this.mode.steps[preset];
     const section: StepSection = {
       preset,
+      contentLoss,
+      ...(afterMetaSteps ? { afterMetaSteps } : {}),
       imageSize: PRESET_SIZES[preset],
       ...(family === 'metaStep' ? { k } : {}),
       batchSize,
@@ -340,7 +351,11 @@ class Suite {
     this.results[family].push(section);
     const skipped = this.presetSkipped(preset);
     const gflop = this.flops.get(preset)?.gflopPerFrame;
-    const caseKey = `${family}/${preset}`;
+    const caseKey = [
+      `${family}/${preset}`,
+      ...(contentLoss === 'faceapi' ? [] : [contentLoss]),
+      ...(afterMetaSteps ? [`after-${afterMetaSteps}`] : []),
+    ].join('/');
     for (const backend of this.backends.benched) {
       if (skipped) {
         section.results[backend] = skip(skipped);
@@ -352,13 +367,21 @@ class Suite {
         backend,
         gflop == null ? undefined : { gflop: 3 * gflop * batchSize, what: '3 generator passes' },
       );
-      const label = `${family === 'metaStep' ? 'meta-learning' : 'fine-tuning'} step, ${preset}, ${backend}`;
+      const label =
+        `${family === 'metaStep' ? 'meta-learning' : 'fine-tuning'} step, ${preset}, ` +
+        `L_CNT ${CONTENT_LOSS_NAMES[contentLoss]}` +
+        `${afterMetaSteps ? `, after ${afterMetaSteps} meta-learning steps` : ''}, ${backend}`;
       const estimate = perRun && caseEstimate(perRun, this.runs, this.mode.warmupMs / 1000);
       const args = { backend, preset, batchSize, dStepsPerGStep, ...this.plan };
       const result =
         family === 'metaStep'
-          ? await this.runner.run(label, 'metaStep', { ...args, k }, estimate)
-          : await this.runner.run(label, 'finetuneStep', args, estimate);
+          ? await this.runner.run(label, 'metaStep', { ...args, k, contentLoss }, estimate)
+          : await this.runner.run(
+              label,
+              'finetuneStep',
+              afterMetaSteps ? { ...args, afterMeta: { k, steps: afterMetaSteps } } : args,
+              estimate,
+            );
       section.results[backend] = this.stepResult(
         caseKey,
         backend,

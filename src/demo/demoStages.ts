@@ -39,6 +39,7 @@ export interface DemoSettings {
   driverFrames?: number;
   /** Fine-tuning epochs of evaluate's fine-tuned method (0: feed-forward only). */
   evaluateEpochs: number;
+  /** Frames of cap13_edit2 the evaluation draws and scores (the shots come from cap12_edit). */
   evaluateTargets: number;
   /** With fromScratch, meta-learning takes most of the minutes: fewer fine-tuning epochs. */
   fromScratchEpochs: Pick<DemoSettings, 'finetuneEpochs' | 'oneShotEpochs' | 'evaluateEpochs'>;
@@ -55,11 +56,13 @@ export const DEMO_SETTINGS: Readonly<DemoSettings> = {
   clipSeconds: 4,
   synthClips: 2,
   shots: 8,
-  finetuneEpochs: 30,
+  // The paper's fine-tuning length, `finetune`'s default.
+  finetuneEpochs: 40,
   oneShotEpochs: 60,
   oneShotRates: { generator: 1e-3, discriminator: 2e-3 },
-  evaluateEpochs: 20,
-  evaluateTargets: 8,
+  evaluateEpochs: 40,
+  // Every stored frame of the driving recording.
+  evaluateTargets: 16,
   fromScratchEpochs: { finetuneEpochs: 25, oneShotEpochs: 25, evaluateEpochs: 5 },
 };
 
@@ -265,8 +268,9 @@ export function demoStages(options: {
     {
       name: 'evaluate',
       describe:
-        `the held-out speaker across recordings at ${settings.shots} shots (shots from one, ` +
-        'targets over the whole other), against copy-nearest-shot, mean-shot and warp-nearest-shot',
+        `the held-out speaker across recordings: ${settings.shots} shots of cap12_edit, ` +
+        `${settings.evaluateTargets} targets over cap13_edit2, fine-tuned ${settings.evaluateEpochs} ` +
+        'epochs, against copy-nearest-shot, mean-shot and warp-nearest-shot',
       run: () =>
         cli([
           'evaluate',
@@ -276,6 +280,8 @@ export function demoStages(options: {
           '--split',
           'all',
           '--across-recordings',
+          '--shots-from',
+          path.parse(shotsVideo).name,
           '--shots',
           String(settings.shots),
           '--finetune-epochs',

@@ -31,6 +31,7 @@ import {
   unitVideos,
   type EvaluationPlan,
   type EvaluationUnit,
+  type PlanVideo,
 } from './evaluationPlan';
 import type { FidInception } from './fid/inception';
 import { FidFeatureStore, fidResults } from './fidFeatures';
@@ -58,6 +59,8 @@ export interface EvaluateOptions {
   split: 'heldout' | 'all';
   /** Shots from one recording, targets from another of the same identity (evaluationPlan). */
   acrossRecordings?: boolean;
+  /** Across recordings: the shots from this video only (its store key, or its name in the key). */
+  shotsFrom?: string;
   /** Side-by-side PNG strips to write per shot count. */
   samples: number;
   /** pytorch-fid's Inception weights; FID is skipped without them. */
@@ -92,6 +95,7 @@ function settingsOf(options: EvaluateOptions, storeVideos: number) {
     storeVideos,
     split: options.split,
     acrossRecordings: options.acrossRecordings ?? false,
+    shotsFrom: options.shotsFrom ?? null,
     shots: options.shotCounts,
     finetuneEpochs: options.finetuneEpochs,
     // The baselines too: a run from a version with other baselines cannot be added to.
@@ -170,6 +174,23 @@ function splitOf(store: DatasetStore, options: EvaluateOptions) {
     identity: index.identities[index.identityOf[i]!]!,
     frames: index.frameCounts[i]!,
   }));
+}
+
+/**
+ * The store key `name` means: a key of the split, or the one key whose last part (the video's
+ * file name) it is.
+ */
+function shotVideoKey(videos: readonly PlanVideo[], name: string, storePath: string): string {
+  const keys = videos.map((v) => v.key);
+  if (keys.includes(name)) return name;
+  const matches = keys.filter((k) => k.split('/').pop() === name);
+  if (matches.length === 1) return matches[0]!;
+  throw new UserError(
+    `${printable(storePath)}: --shots-from ${name}: ` +
+      (matches.length === 0
+        ? `no such video in the split (it has ${keys.join(', ')})`
+        : `ambiguous (${matches.join(', ')}); give the whole key`),
+  );
 }
 
 interface UnitFrames {
@@ -339,6 +360,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluateResult
       maxVideos: options.videos,
       seed: options.seed,
       acrossRecordings: options.acrossRecordings,
+      shotsFrom: options.shotsFrom && shotVideoKey(videos, options.shotsFrom, options.store),
     });
     if (plan.units.length === 0)
       throw new UserError(

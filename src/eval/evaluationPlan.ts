@@ -50,6 +50,8 @@ export interface PlanOptions {
    * pair of an identity's videos. Off: shots and targets from the same video.
    */
   acrossRecordings?: boolean;
+  /** Across recordings: the shots from this video only (a store key); every partner otherwise. */
+  shotsFrom?: string;
 }
 
 export interface EvaluationPlan {
@@ -65,7 +67,8 @@ export interface EvaluationPlan {
  * the shots', not the sampling's. A video with too few frames for K shots plus the targets is
  * skipped for that K, with the reason. Across recordings, each ordered pair of an identity's
  * videos is a unit: the shots are drawn from all of one, the targets spread over all of the other
- * (fine-tune on one recording, drive with another).
+ * (fine-tune on one recording, drive with another); `shotsFrom` keeps the pairs whose shots come
+ * from that one video.
  */
 export function planEvaluation(all: readonly PlanVideo[], options: PlanOptions): EvaluationPlan {
   const videos =
@@ -105,7 +108,13 @@ export function planEvaluation(all: readonly PlanVideo[], options: PlanOptions):
       continue;
     }
     // Every other recording of the identity lends the shots; the targets spread over this one.
-    const partners = all.filter((v) => v.identity === video.identity && v.key !== video.key);
+    const partners = all.filter(
+      (v) =>
+        v.identity === video.identity &&
+        v.key !== video.key &&
+        (options.shotsFrom === undefined || v.key === options.shotsFrom),
+    );
+    if (options.shotsFrom !== undefined && partners.length === 0) continue;
     for (const k of options.shotCounts) {
       if (partners.length === 0) skip(video.key, k, `no other recording of ${video.identity}`);
       else if (video.frames < options.targets)

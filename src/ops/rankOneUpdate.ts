@@ -32,9 +32,10 @@ export function referenceRankOneUpdate(
   b?: tf.Scalar,
 ): tf.Tensor {
   if (b == null) return tf.mul(x, a);
-  // The outer product by broadcasting, not a matmul: tfjs-wasm keeps a matmul's packed b by
-  // its data id, whatever shape it comes in, and a reshaped u ([out, 1] before, [1, out] here)
-  // read the stale packing (NaNs).
+  // The outer product by broadcasting, not a matmul: tfjs-wasm's matmul keeps a packed b by its
+  // data id alone, whatever its shape, so a q that was b before in another shape (spectral norm's
+  // u is an [out, 1] b in the power iteration) would read the stale packing. The kernel is
+  // guarded now (src/backend/wasm/matMulKernels.ts); this does not depend on the guard.
   return tf.tidy(() => {
     const outer = tf.reshape(tf.mul(tf.reshape(p, [-1, 1]), tf.reshape(q, [1, -1])), x.shape);
     return tf.add(tf.mul(x, a), tf.mul(outer, b));

@@ -48,14 +48,20 @@ test('the smoke suite runs every benchmark family end to end and writes both fil
       'wasm',
       'cpu',
     ]);
-    for (const section of [
-      'generatorFlops',
-      'convLayers',
-      'metaStep',
-      'finetuneStep',
-      'generatorFps',
-    ] as const)
+    for (const section of ['generatorFlops', 'convLayers', 'generatorFps'] as const)
       expect(results[section].map((s) => s.preset)).toEqual(['tiny', 'paper']);
+    // Fine-tuning in a process of its own, and again after meta-learning in the same process.
+    expect(results.finetuneStep.map((s) => [s.preset, s.afterMetaSteps])).toEqual([
+      ['tiny', undefined],
+      ['tiny', 2],
+      ['paper', undefined],
+    ]);
+    // The paper's meta step twice: L_CNT on face-api's net, and on VGG19 + VGG-Face.
+    expect(results.metaStep.map((s) => [s.preset, s.contentLoss])).toEqual([
+      ['tiny', 'faceapi'],
+      ['paper', 'faceapi'],
+      ['paper', 'vgg'],
+    ]);
     expect(Object.keys(results.preprocess.results).sort()).toEqual(['cpu', 'wasm']);
     expect(positive(results.seconds)).toBe(true);
 
@@ -84,6 +90,7 @@ test('the smoke suite runs every benchmark family end to end and writes both fil
     for (const [section, unit] of [
       [results.metaStep[0]!, 'GFLOP/s'],
       [results.finetuneStep[0]!, 'GFLOP/s'],
+      [results.finetuneStep[1]!, 'GFLOP/s'],
       [results.generatorFps[0]!, 'frames/s'],
     ] as const) {
       const wasm = section.results.wasm!;
@@ -95,9 +102,10 @@ test('the smoke suite runs every benchmark family end to end and writes both fil
     });
     expect(positive(results.preprocess.results.wasm?.decodedFps)).toBe(true);
     // Paper-size cases are out of smoke mode, and say so.
-    expect(results.metaStep[1]!.results.wasm?.outcome).toEqual({
-      skipped: 'smoke mode runs the tiny preset only',
-    });
+    for (const paper of [results.metaStep[1]!, results.metaStep[2]!])
+      expect(paper.results.wasm?.outcome).toEqual({
+        skipped: 'smoke mode runs the tiny preset only',
+      });
 
     // The Markdown: the machine line, every table with its rows, printed on stdout too.
     const markdown = fs.readFileSync(path.join(out, md), 'utf8');
@@ -117,15 +125,17 @@ test('the smoke suite runs every benchmark family end to end and writes both fil
       /^\| tiny \| 64 \| 0\.045 \|/m,
       /^\| 64x64x3 3x3 -> 8 \| 1x \|/m,
       /^\| forward \| [\d.]+ \| [\d.]+ \| [\d.]+x \|$/m,
-      /^\| meta-learning \| tiny \| 64 \| K=2, batch 1, 1 D step \| [\d.]+ \| [\d.]+ \([\d.]+-[\d.]+\) \|/m,
+      /^\| meta-learning \| tiny \| 64 \| K=2, batch 1, 1 D step, L_CNT face-api \| [\d.]+ \| [\d.]+ \([\d.]+-[\d.]+\) \|/m,
+      /^\| meta-learning \| paper \| 256 \| K=8, batch 1, 2 D steps, L_CNT VGG19 \+ VGG-Face \|/m,
       /^\| fine-tuning \| paper \| 256 \|/m,
+      /^\| fine-tuning \| tiny \| 64 \| batch 1, 1 D step, L_CNT face-api, after 2 meta-learning steps in the process \| [\d.]+ \| [\d.]+ \(/m,
       /^\| tiny \| 64 \| 0\.045 \| [\d.]+ \(/m,
       /^\| wasm \| [\d.]+ \| [\d.]+ \|/m,
-      /^\| meta-learning step, tiny \| \d+ \|/m,
+      /^\| meta-learning step, tiny, L_CNT face-api \| \d+ \|/m,
     ])
       expect(markdown).toMatch(row);
     // Progress went to stderr.
-    expect(run.stderr).toMatch(/meta-learning step, tiny, wasm: done in/);
+    expect(run.stderr).toMatch(/meta-learning step, tiny, L_CNT face-api, wasm: done in/);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

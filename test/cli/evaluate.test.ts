@@ -191,6 +191,26 @@ test('--across-recordings takes the shots from another video of the same identit
   );
 }, 120_000);
 
+test('--shots-from keeps the pairs whose shots come from that video', async () => {
+  const out = path.join(dir, 'eval-shots-from');
+  const across = [...smallRunArgs(store, out), '--across-recordings'];
+  expectUserError(await cli([...across, '--shots-from', 'clip0']), /--shots-from clip0: ambiguous/);
+  expectUserError(
+    await cli([...across, '--shots-from', 'id9/clip7']),
+    /--shots-from id9\/clip7: no such video in the split/,
+  );
+  const usage = await cli([...smallRunArgs(store, out), '--shots-from', 'id0/clip0']);
+  expect(usage.stderr).toMatch(/--shots-from needs --across-recordings/);
+  const result = await cli([...across, '--shots-from', 'id0/clip0']);
+  expect(result.code).toBe(0);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')) as {
+    settings: { shotsFrom: string };
+    videos: { video: string; shotVideo?: string }[];
+  };
+  expect(report.settings.shotsFrom).toBe('id0/clip0');
+  expect(report.videos.map((v) => `${v.video}<-${v.shotVideo}`)).toEqual(['id0/clip1<-id0/clip0']);
+}, 120_000);
+
 test('bad input is a one-line error naming the file', async () => {
   const out = path.join(dir, 'bad');
   expectUserError(

@@ -111,6 +111,10 @@ test('every stage runs and leaves its output; the summary says where; --resume s
   ) as EvaluationReport;
   expect(report.split).toBe('all');
   expect(report.settings.acrossRecordings).toBe(true);
+  // The issue's direction only: fine-tuned on cap12_edit, driven by cap13_edit2.
+  expect(report.videos.map((v) => `${v.video}<-${v.shotVideo}`)).toEqual([
+    'webcam-speaker/cap13_edit2<-webcam-speaker/cap12_edit',
+  ]);
   expect(report.store).toBe(files.heldoutStore);
   expect(report.methods).toEqual([
     'feed-forward',

@@ -101,4 +101,19 @@ describe('across recordings', () => {
       { video: 'solo/1', shots: 8, reason: 'no other recording of solo' },
     ]);
   });
+
+  test('shotsFrom keeps the pairs whose shots come from that video, with the same frames', () => {
+    const fromCap12 = planEvaluation(recordings, {
+      shotCounts: [1, 8],
+      targets: 6,
+      seed: 2,
+      acrossRecordings: true,
+      shotsFrom: 'webcam/cap12',
+    });
+    expect(fromCap12.units).toEqual(plan.units.filter((u) => u.shotVideo === 'webcam/cap12'));
+    expect(fromCap12.units.map((u) => `${u.video}<-${u.shotVideo}#${u.shots}`)).toEqual([
+      'webcam/cap13<-webcam/cap12#1',
+      'webcam/cap13<-webcam/cap12#8',
+    ]);
+  });
 });

@@ -8,11 +8,18 @@ import { contentTermsFor, finetuneRates, finetuneStepSettings } from '../../../s
 import { timeAfterWarmUp, timeFirstRun, type TimingPlan } from '../measure';
 import type { StepSettings } from '../modes';
 import type { PresetName } from '../results';
+import { withMetaStep } from './metaStep';
 import { randomImages } from './personGenerator';
 import type { StepFigures } from './stepFigures';
 
 export interface FinetuneStepArgs extends Omit<StepSettings, 'k'>, TimingPlan {
   preset: PresetName;
+  /**
+   * Meta-learning steps (this K, batch and D steps) the process runs first, all disposed of
+   * before fine-tuning starts: a second phase of one process, as the demo runs, should be as fast
+   * as a process of its own.
+   */
+  afterMeta?: { k: number; steps: number };
 }
 
 /**
@@ -21,6 +28,12 @@ export interface FinetuneStepArgs extends Omit<StepSettings, 'k'>, TimingPlan {
  * random embedding as finetune() does from ê. The warm-up step is profiled for its FLOPs.
  */
 export async function runFinetuneStep(args: FinetuneStepArgs): Promise<StepFigures> {
+  if (args.afterMeta) {
+    const { k, steps } = args.afterMeta;
+    await withMetaStep({ ...args, k, contentLoss: 'faceapi' }, async (step) => {
+      for (let i = 0; i < steps; i++) step();
+    });
+  }
   const config = parseTrainConfig(
     {
       model: { preset: args.preset },

@@ -68,6 +68,11 @@ export const evaluateCommand = defineCommand({
         describe:
           "Take the shots from one video and the targets from another of the same identity (every ordered pair of an identity's videos): fine-tune on one recording, drive with another",
       })
+      .option('shots-from', {
+        type: 'string',
+        describe:
+          "With --across-recordings: take the shots from this video only (a store key, or the video's name in it, e.g. cap12_edit); the targets come from the identity's other recordings",
+      })
       .option('samples', {
         type: 'number',
         default: 4,
@@ -91,6 +96,8 @@ export const evaluateCommand = defineCommand({
       })
       .check((args) => {
         parseShotCounts(args.shots);
+        if (args.shotsFrom !== undefined && !args.acrossRecordings)
+          throw new UsageError('--shots-from needs --across-recordings');
         for (const [name, min] of [
           ['finetune-epochs', 0],
           ['batch-size', 1],
@@ -134,6 +141,7 @@ export const evaluateCommand = defineCommand({
         videos: args.videos,
         split: args.split,
         acrossRecordings: args.acrossRecordings,
+        shotsFrom: args.shotsFrom,
         samples: args.samples,
         fidWeights: args.fidWeights,
         out,
