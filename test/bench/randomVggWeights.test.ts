@@ -42,4 +42,4 @@ test("the bench's random VGG files load as the paper's two L_CNT terms, with liv
     files.remove();
   }
   expect(fs.existsSync(files.vgg19Weights)).toBe(false);
-}, 60_000);
+}, 180_000);
