@@ -1,9 +1,9 @@
 import { convShapeLabel } from './convShapes';
 import { machineLine } from './machine';
 import {
-  CONTENT_LOSS_NAMES,
   CONV_PASSES,
   isSkipped,
+  stepVariantLabel,
   type CaseResult,
   type ConvLayersSection,
   type ConvPass,
@@ -173,8 +173,8 @@ function stepRows(table: Table, name: string, sections: StepSection[], backends:
     const settings =
       `${s.k != null ? `K=${s.k}, ` : ''}batch ${s.batchSize}, ` +
       `${s.dStepsPerGStep} D step${s.dStepsPerGStep > 1 ? 's' : ''}, ` +
-      `L_CNT ${CONTENT_LOSS_NAMES[s.contentLoss]}` +
-      (s.afterMetaSteps ? `, after ${s.afterMetaSteps} meta-learning steps in the process` : '');
+      stepVariantLabel(s) +
+      (s.afterMetaSteps ? ' in the process' : '');
     const results = backends.map((b) => s.results[b]);
     const gflop = results.find((r) => r?.gflop != null)?.gflop;
     table.add([
@@ -273,8 +273,7 @@ function rssTable(results: SuiteResults, runtimes: string[]): string {
   ] as const)
     for (const s of sections)
       table.add([
-        `${name}, ${s.preset}, L_CNT ${CONTENT_LOSS_NAMES[s.contentLoss]}` +
-          (s.afterMetaSteps ? `, after ${s.afterMetaSteps} meta-learning steps` : ''),
+        `${name}, ${s.preset}, ${stepVariantLabel(s)}`,
         ...runtimes.map((r) => mib(s.results[r])),
       ]);
   table.add(['preprocess', ...runtimes.map((r) => mib(results.preprocess.results[r]))]);

@@ -120,6 +120,14 @@ export const CONTENT_LOSS_NAMES: Record<ContentLossName, string> = {
   vgg: 'VGG19 + VGG-Face',
 };
 
+/** What sets a step section apart from its preset's plain row: its L_CNT and any earlier phase. */
+export function stepVariantLabel(s: Pick<StepSection, 'contentLoss' | 'afterMetaSteps'>): string {
+  return (
+    `L_CNT ${CONTENT_LOSS_NAMES[s.contentLoss]}` +
+    (s.afterMetaSteps ? `, after ${s.afterMetaSteps} meta-learning steps` : '')
+  );
+}
+
 export interface StepSection {
   preset: PresetName;
   contentLoss: ContentLossName;

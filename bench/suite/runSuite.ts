@@ -7,7 +7,6 @@ import { perSecond, type TimingPlan } from './measure';
 import { MODES, PRESET_SIZES, type ModeSettings } from './modes';
 import { caseEstimate, formatSeconds, RateBook, type Estimate } from './rateBook';
 import {
-  CONTENT_LOSS_NAMES,
   CONV_PASSES,
   type CaseResult,
   type ConvLayersSection,
@@ -25,6 +24,7 @@ import {
   type SuiteMode,
   type SuiteResults,
   type Timing,
+  stepVariantLabel,
 } from './results';
 import type { ChildDone, ChildFailed } from './runChild';
 
@@ -369,8 +369,7 @@ class Suite {
       );
       const label =
         `${family === 'metaStep' ? 'meta-learning' : 'fine-tuning'} step, ${preset}, ` +
-        `L_CNT ${CONTENT_LOSS_NAMES[contentLoss]}` +
-        `${afterMetaSteps ? `, after ${afterMetaSteps} meta-learning steps` : ''}, ${backend}`;
+        `${stepVariantLabel(section)}, ${backend}`;
       const estimate = perRun && caseEstimate(perRun, this.runs, this.mode.warmupMs / 1000);
       const args = { backend, preset, batchSize, dStepsPerGStep, ...this.plan };
       const result =
