@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FeatureBackbone } from './backbones/backbone';
-import { detach } from '../ops/detach';
+import { offTape } from '../ops/detach';
 import { meanAbsoluteError } from './featureMatching';
 
 /** One backbone's part of L_CNT: the mean L1 distance of its features at `layers`, weighted. */
@@ -12,8 +12,8 @@ export interface ContentTerm {
 
 /**
  * L_CNT = sum over terms of weight * sum over layers of mean|phi(x) - phi(x̂)|. Real features are
- * targets (detached); the backbones are frozen, so the gradient reaches x̂ (and through it G and
- * E) and never a backbone weight.
+ * targets, computed off the tape (detached, and nothing kept for a backward pass); the backbones
+ * are frozen, so the gradient reaches x̂ (and through it G and E) and never a backbone weight.
  */
 export function contentLoss(
   real: tf.Tensor4D,
@@ -22,7 +22,7 @@ export function contentLoss(
 ): tf.Scalar {
   return tf.tidy(() => {
     const parts = terms.map(({ backbone, layers, weight }) => {
-      const target = backbone.features(detach(real), layers);
+      const target = offTape(() => backbone.features(real, layers));
       const generated = backbone.features(fake, layers);
       const distance = tf.addN(layers.map((_, i) => meanAbsoluteError(target[i]!, generated[i]!)));
       return tf.mul(distance, weight);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { generatorAdversarialLoss } from '../losses/adversarial';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
-import { detach } from '../ops/detach';
+import { detach, offTape } from '../ops/detach';
 import { featureMatchingLoss } from '../losses/featureMatching';
 import type { Discriminator } from '../models/discriminator';
 import type { Generator } from '../models/generator';
@@ -109,7 +109,8 @@ export class FinetuneLearner {
       const g = generatorUpdate(this.gOptimizer, { generator: this.gVars }, gradientClip, () => {
         const generated = G.generate(landmarks, undefined, true);
         fake = tf.keep(detach(generated));
-        const realOut = D.discriminate(frames, landmarks, undefined, true);
+        // Targets only: off the tape, D's real pass saves nothing for the backward pass.
+        const realOut = offTape(() => D.discriminate(frames, landmarks, undefined, true));
         const fakeOut = D.discriminate(generated, landmarks, undefined, true);
         return {
           content: contentLoss(frames, generated, contentTerms),

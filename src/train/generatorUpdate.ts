@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { applyInOrder, clipNetworkGradients, globalNorm } from './gradients';
+import { variableGrads } from '../ops/variableGrads';
 
 export interface GeneratorUpdateResult<Term extends string, Network extends string> {
   /** Each term as it enters the objective, and their sum. */
@@ -25,7 +26,7 @@ export function generatorUpdate<Term extends string, Network extends string>(
   const owned = Object.entries(networks) as [Network, tf.Variable[]][];
   const variables = owned.flatMap(([, vars]) => vars);
   const terms = {} as Record<Term, number>;
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = variableGrads(() => {
     const parts = objective();
     for (const [name, t] of Object.entries(parts) as [Term, tf.Scalar][])
       terms[name] = t.dataSync()[0]!;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { discriminatorHingeLoss } from '../losses/adversarial';
 import type { Discriminator } from '../models/discriminator';
+import { variableGrads } from '../ops/variableGrads';
 
 export interface HingeGradients {
   loss: number;
@@ -29,7 +30,7 @@ export function hingeGradients(
   let real = 0;
   let fake = 0;
   const n = x.shape[0];
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = variableGrads(() => {
     // x and x̂ as one batch: D has no batch statistics, so the scores are those of two calls,
     // with one spectral-norm iteration per update instead of two, and D's kernels run half as
     // often at twice the batch.

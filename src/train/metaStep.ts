@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { generatorAdversarialLoss } from '../losses/adversarial';
 import { contentLoss, type ContentTerm } from '../losses/contentLoss';
-import { detach } from '../ops/detach';
+import { detach, offTape } from '../ops/detach';
 import { embeddingMatchLoss } from '../losses/embeddingMatch';
 import { featureMatchingLoss } from '../losses/featureMatching';
 import type { LossWeights } from '../losses/lossWeights';
@@ -134,7 +134,8 @@ export class MetaLearner {
           );
           const generated = G.generate(targetLandmarks, e, true);
           fake = tf.keep(detach(generated));
-          const realOut = D.discriminate(target, targetLandmarks, videoIndex, true);
+          // Targets only: off the tape, D's real pass saves nothing for the backward pass.
+          const realOut = offTape(() => D.discriminate(target, targetLandmarks, videoIndex, true));
           const fakeOut = D.discriminate(generated, targetLandmarks, videoIndex, true);
           return {
             content: contentLoss(target, generated, this.settings.contentTerms),

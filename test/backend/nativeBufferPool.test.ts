@@ -22,7 +22,7 @@ afterAll(async () => {
 const made = (n: number, value: number) => tf.add(tf.fill([n], value), tf.scalar(0));
 const N = 1 << 15;
 
-test('BufferPool serves freed arrays by exact length, up to its capacity', () => {
+test('BufferPool serves freed arrays by exact length, up to its capacity (the oldest go first)', () => {
   const pool = new BufferPool(3 * 4 * 100);
   const a = pool.take(100);
   expect(pool.misses).toBe(1);
@@ -32,9 +32,10 @@ test('BufferPool serves freed arrays by exact length, up to its capacity', () =>
   expect(pool.hits).toBe(1);
   const taken = [a, pool.take(100), pool.take(100), pool.take(100)];
   for (const array of taken.slice(0, 3)) pool.give(array);
-  // Past the capacity: not kept.
+  // Past the capacity, the oldest goes.
   pool.give(taken[3]!);
   expect(pool.bytes).toBe(3 * 4 * 100);
+  expect(pool.take(100)).toBe(taken[3]);
   pool.clear();
   expect(pool.bytes).toBe(0);
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { detach } from '../../src/ops/detach';
+import { detach, offTape } from '../../src/ops/detach';
 
 beforeAll(async () => {
   tf.env().set('PROD', true);
@@ -40,5 +40,24 @@ describe('detach', () => {
     expect(await backpropKernels(() => tf.add(tf.sum(tf.mul(x, 2)), tf.sum(detach(conv()))))).toBe(
       0,
     );
+  });
+});
+
+describe('offTape', () => {
+  test('detached values, and nothing recorded on the tape', () => {
+    const v = tf.variable(tf.tensor1d([1, 2, 3]));
+    const tape = () =>
+      (tf.engine() as unknown as { state: { activeTape: unknown[] } }).state.activeTape.length;
+    let recorded = -1;
+    const { value, grads } = tf.variableGrads(() => {
+      const before = tape();
+      const target = offTape(() => tf.square(tf.mul(v, 3)));
+      recorded = tape() - before;
+      return tf.sum(tf.add(tf.mul(v, 2), target)) as tf.Scalar;
+    }, [v]);
+    expect(recorded).toBe(0);
+    expect(Array.from(grads[v.name]!.dataSync())).toEqual([2, 2, 2]);
+    expect(value.dataSync()[0]).toBe(2 * 6 + 9 * 14);
+    tf.dispose([value, v, ...Object.values(grads)]);
   });
 });

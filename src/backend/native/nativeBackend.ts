@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BufferPool } from './bufferPool';
 import { DEFAULT_FILTER_GRADIENT_BLOCK_BYTES } from './filterGradientTaps';
+import { memoryLimitsFromEnv, type NativeMemoryLimits } from './memoryLimits';
 import { OpSessions } from './opSessions';
 
 /** tfjs's name for this backend. */
@@ -29,10 +30,14 @@ type BackendValues = ReturnType<MathBackendCPU['readSync']>;
  * recycled while nothing outside this backend can hold it: arrays that came in from outside
  * (tf.tensor(values), moves) or went out (readSync, so dataSync and data) are never reused, and
  * views sharing one ArrayBuffer (the cpu Slice's subarrays) are counted together.
+ *
+ * The pool and the session cache are bounded (`limits`, by default from the environment:
+ * memoryLimits.ts); both can be changed later through `pool.capacityBytes`, `ops.capacity` and
+ * `ops.capacityBytes`.
  */
 export class NativeBackend extends MathBackendCPU {
   readonly ops: OpSessions;
-  readonly pool = new BufferPool();
+  readonly pool: BufferPool;
   /** The most patch-matrix bytes one filter-gradient run may take (convKernels.ts). */
   filterGradientPatchBytes = DEFAULT_FILTER_GRADIENT_PATCH_BYTES;
   /** The x and dy bytes one tap-GEMM filter-gradient run covers (filterGradientTaps.ts). */
@@ -47,9 +52,10 @@ export class NativeBackend extends MathBackendCPU {
   /** Session keys with a baked filter, by the filter's data: dropped when it is disposed. */
   private readonly bakedSessions = new Map<DataId, string[]>();
 
-  constructor(threads: number) {
+  constructor(threads: number, limits: NativeMemoryLimits = memoryLimitsFromEnv(process.env)) {
     super();
-    this.ops = new OpSessions(threads, this.pool);
+    this.pool = new BufferPool(limits.poolBytes);
+    this.ops = new OpSessions(threads, this.pool, limits.sessions, limits.sessionBytes);
   }
 
   /** A float32 array for a kernel's output, reused from the pool; its contents are stale. */
