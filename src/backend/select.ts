@@ -4,6 +4,7 @@ import { INSTALL_HINTS, resolveBackendChoice, type ConcreteBackend } from './cho
 import { registerCpuFastKernels } from './cpu/registerFastKernels';
 import { silentLogger, type Logger } from '../log';
 import { registerWasmTrainingKernels } from './wasm/registerTrainingKernels';
+import { cpuBackendOrder, type Workload } from './workload';
 
 export interface BackendOptions {
   /** Requested backend; falls back to $TALKING_HEADS_BACKEND, then 'auto'. */
@@ -12,6 +13,8 @@ export interface BackendOptions {
   wasmThreads?: number;
   /** native only: onnxruntime's intra-op threads; 0 (the default) is one per physical core. */
   threads?: number;
+  /** What the process will mostly run: 'auto' orders native and wasm by it (workload.ts). */
+  workload?: Workload;
   log?: Logger;
   env?: NodeJS.ProcessEnv;
   /** Injection point for tests: how each optional native package is loaded. */
@@ -125,7 +128,7 @@ const TFJS_NAMES: Record<ConcreteBackend, string> = {
 /**
  * Selects and initialises the tfjs backend for this process.
  * 'auto' tries tfjs-node-gpu (only with a GPU), then tfjs-node, then native (onnxruntime's
- * kernels), then wasm; the cpu backend is never chosen automatically because it is pure JS, far
+ * kernels) and wasm in the order the workload runs faster on (training by default); the cpu backend is never chosen automatically because it is pure JS, far
  * slower than wasm. A named backend that cannot be had is a UserError saying how to install it.
  */
 export async function initBackend(options: BackendOptions = {}): Promise<BackendSelection> {
@@ -152,8 +155,9 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
     }
   };
 
+  const cpuOrder = cpuBackendOrder(options.workload);
   const candidates: ConcreteBackend[] =
-    choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', 'native', 'wasm'] : [choice];
+    choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', ...cpuOrder.order] : [choice];
   const skipped: BackendSelection['skipped'] = [];
   for (const name of candidates) {
     try {
@@ -165,7 +169,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       continue;
     }
     for (const s of skipped) log.info(`backend ${s.name} skipped: ${s.why}`);
-    log.info({ backend: name }, `using backend ${name}`);
+    const why = choice === 'auto' && name === cpuOrder.order[0] ? ` (${cpuOrder.reason})` : '';
+    log.info({ backend: name }, `using backend ${name}${why}`);
     return { name, tfjsName: TFJS_NAMES[name], skipped };
   }
   const last = skipped[skipped.length - 1]!;

@@ -1,4 +1,5 @@
 import type { BackendSelection } from '../backend/select';
+import type { Workload } from '../backend/workload';
 import { createLogger, type Logger } from '../log';
 import { referenceOps, referenceOpsFromEnv, setReferenceOps } from '../ops/opsMode';
 import type { Progress } from '../progress';
@@ -15,8 +16,11 @@ export interface CommandContext {
   /** The exit status when the command returns normally (e.g. 130 after a Ctrl-C stop). */
   setExitCode(code: number): void;
   seed: number | undefined;
-  /** Starts the backend chosen by --backend on first call; commands without tensors never pay for it. */
-  initBackend(): Promise<BackendSelection>;
+  /**
+   * Starts the backend chosen by --backend on first call (with auto, the one `workload` runs
+   * faster on; training when not given); commands without tensors never pay for it.
+   */
+  initBackend(workload?: Workload): Promise<BackendSelection>;
   /**
    * A progress bar on stderr (createProgress). The context owns it: whatever bars a command
    * leaves running when it ends, by an error or otherwise, `close` stops, so no redraw timer
@@ -49,10 +53,11 @@ export function createContext(
     setExitCode,
     seed: args.seed,
     // Loaded on demand: loading tfjs is slow, and `--help` should not pay for it.
-    initBackend: () =>
+    initBackend: (workload) =>
       (selection ??= import('../backend/select').then(({ initBackend }) =>
         initBackend({
           backend: args.backend,
+          workload,
           wasmThreads: args.wasmThreads,
           threads: args.threads,
           log,

@@ -10,7 +10,7 @@ export function storeRunContext(
   return {
     // Loaded on demand: the backend starts only once the input and store have been checked.
     loadLandmarker: async () => {
-      await ctx.initBackend();
+      await ctx.initBackend({ kind: 'faces' });
       return loadFaceLandmarker();
     },
     log: ctx.log,

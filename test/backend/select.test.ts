@@ -58,6 +58,28 @@ describe('initBackend', () => {
     expect(selection.skipped[0]!.why).toMatch(/tfjs-node-gpu did not load \(Cannot find module/);
   });
 
+  test('auto orders native and wasm by the workload', async () => {
+    const faces = await initBackend({
+      loadModule: noNativePackages,
+      env: {},
+      workload: { kind: 'faces' },
+    });
+    expect(faces.name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+    const small = { kind: 'generation', imageSize: 64 } as const;
+    expect(
+      (await initBackend({ loadModule: noNativePackages, env: {}, workload: small })).name,
+    ).toBe('wasm');
+    const large = { kind: 'generation', imageSize: 256 } as const;
+    expect(
+      (await initBackend({ loadModule: noNativePackages, env: {}, workload: large })).name,
+    ).toBe('native');
+    // A named backend is taken whatever the workload.
+    expect(
+      (await initBackend({ backend: 'native', env: {}, workload: { kind: 'faces' } })).name,
+    ).toBe('native');
+  });
+
   test('auto without tfjs-node or onnxruntime-node falls back to wasm and says why', async () => {
     const selection = await initBackend({ loadModule: noNativeOrOnnxruntime, env: {} });
     expect(selection.name).toBe('wasm');

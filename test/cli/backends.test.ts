@@ -45,6 +45,16 @@ describe('talking-heads backends', () => {
     }
     if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) {
       expect(report.auto).toBe('native');
+      // Large convs on native; face-api and 64 px generation (many small ops) on wasm.
+      expect(Object.fromEntries(report.autoByWorkload.map((w) => [w.workload, w.backend]))).toEqual(
+        {
+          training: 'native',
+          faces: 'wasm',
+          'generation-64': 'wasm',
+          'generation-128': 'native',
+          'generation-256': 'native',
+        },
+      );
     }
     expect(report.requested).toBe('auto');
   });
@@ -70,6 +80,7 @@ describe('formatReport', () => {
         { name: 'cpu', available: true },
       ],
       auto: 'wasm',
+      autoByWorkload: [],
       requested: 'tensorflow',
     };
     expect(formatReport(report)).toBe(
@@ -87,7 +98,27 @@ describe('formatReport', () => {
   });
 
   it('says when auto has nothing to pick', () => {
-    const report: BackendsReport = { backends: [], auto: null, requested: 'auto' };
+    const report: BackendsReport = {
+      backends: [],
+      auto: null,
+      autoByWorkload: [],
+      requested: 'auto',
+    };
     expect(formatReport(report)).toContain('auto picks: none\n');
+  });
+
+  it("lists auto's pick for each workload with its reason", () => {
+    const report: BackendsReport = {
+      backends: [{ name: 'wasm', available: true }],
+      auto: 'wasm',
+      autoByWorkload: [
+        { workload: 'training', backend: 'wasm', reason: 'native is not available' },
+        { workload: 'faces', backend: null, reason: 'nothing' },
+      ],
+      requested: 'auto',
+    };
+    expect(formatReport(report)).toMatch(
+      /\n {2}training {2}wasm {4}native is not available\n {2}faces {5}none {4}nothing\n$/,
+    );
   });
 });

@@ -94,7 +94,7 @@ export const animateCommand = defineCommand({
   async run(args, ctx) {
     const [
       { animateVideo },
-      { openPersonModel, personModelId, readShots },
+      { openPersonModel, personModelId, readPersonInfo, readShots },
       meta,
       { feedForwardGenerator, framesToBytes },
       { loadPersonShots },
@@ -116,7 +116,12 @@ export const animateCommand = defineCommand({
     if (path.resolve(out) === path.resolve(driver))
       throw new UserError(`${printable(out)}: the output would overwrite the driver`);
 
-    await ctx.initBackend();
+    // The meta checkpoint (one photo) or person model first: its image size picks auto's backend.
+    const checkpoint = args.person
+      ? undefined
+      : await meta.openMetaCheckpoint(args.checkpoint ?? meta.defaultMetaCheckpoint());
+    const imageSize = checkpoint?.framing.size ?? readPersonInfo(args.person!).framing.size;
+    await ctx.initBackend({ kind: 'generation', imageSize });
     const landmarker = await FaceLandmarker.load();
     let person: { generator: import('../../models/generator').Generator; id: string };
     let framing: import('../../train/metaCheckpoint').TrainingFraming;
@@ -142,10 +147,7 @@ export const animateCommand = defineCommand({
         ),
       };
     } else {
-      const checkpoint = await meta.openMetaCheckpoint(
-        args.checkpoint ?? meta.defaultMetaCheckpoint(),
-      );
-      framing = checkpoint.framing;
+      framing = checkpoint!.framing;
       const oneShot = await loadPersonShots(args.image!, {
         shots: 1,
         size: framing.size,
@@ -153,14 +155,14 @@ export const animateCommand = defineCommand({
         landmarker,
         log: ctx.log,
       });
-      const made = await feedForwardGenerator(checkpoint, oneShot);
+      const made = await feedForwardGenerator(checkpoint!, oneShot);
       shots = {
         size: framing.size,
         frames: oneShot.frames.map((f) => f.rgb),
         points: oneShot.points,
       };
       personPoints = made.meanPoints;
-      person = { generator: made.generator, id: `${checkpoint.id}/one-shot` };
+      person = { generator: made.generator, id: `${checkpoint!.id}/one-shot` };
     }
     try {
       const summary = await stoppableByCtrlC(ctx.log, 'batch of frames', (signal) =>

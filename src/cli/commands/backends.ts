@@ -4,6 +4,7 @@ import {
   type BackendChoice,
   type ConcreteBackend,
 } from '../../backend/choices';
+import { autoPicks } from '../../backend/workload';
 import { isUserError } from '../../errors';
 import type { Logger } from '../../log';
 import { defineCommand } from '../command';
@@ -17,8 +18,10 @@ export interface BackendStatus {
 
 export interface BackendsReport {
   backends: BackendStatus[];
-  /** What `--backend auto` runs on; null when nothing is usable. */
+  /** What `--backend auto` runs on for training (the default workload); null when nothing is usable. */
   auto: ConcreteBackend | null;
+  /** What auto picks for each kind of work the commands declare, and why. */
+  autoByWorkload: { workload: string; backend: ConcreteBackend | null; reason: string }[];
   /** The choice from --backend or $TALKING_HEADS_BACKEND; 'auto' when neither is set. */
   requested: BackendChoice;
 }
@@ -63,7 +66,15 @@ export async function probeBackends(
     );
   }
   const auto = await tryBackend('auto', threads, log);
-  return { backends, auto: 'name' in auto ? auto.name : null, requested };
+  const available = new Set(backends.filter((b) => b.available).map((b) => b.name));
+  // tfjs-node-gpu is taken only where it sees a GPU: auto's own probe says whether it did.
+  if ('name' in auto && auto.name !== 'tensorflow-gpu') available.delete('tensorflow-gpu');
+  return {
+    backends,
+    auto: 'name' in auto ? auto.name : null,
+    autoByWorkload: autoPicks(available),
+    requested,
+  };
 }
 
 export function formatReport(report: BackendsReport): string {
@@ -77,6 +88,15 @@ export function formatReport(report: BackendsReport): string {
       .trimEnd(),
   );
   lines.push(`auto picks: ${report.auto ?? 'none'}`);
+  if (report.autoByWorkload.length > 0) {
+    lines.push(
+      'by workload (train-meta, finetune, evaluate: training; preprocess, corpus, synth: faces;',
+    );
+    lines.push("  animate: generation at the model's size):");
+    const width = Math.max(...report.autoByWorkload.map((w) => w.workload.length));
+    for (const w of report.autoByWorkload)
+      lines.push(`  ${w.workload.padEnd(width)}  ${(w.backend ?? 'none').padEnd(6)}  ${w.reason}`);
+  }
   if (report.requested !== 'auto') {
     const ok = report.backends.find((b) => b.name === report.requested)?.available;
     lines.push(`requested: ${report.requested} (${ok ? 'available' : 'not available'})`);
