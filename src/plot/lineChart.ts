@@ -15,6 +15,9 @@ export interface ChartPanel {
 const PANEL_WIDTH = 520;
 const PANEL_HEIGHT = 340;
 const MARGIN = { left: 64, right: 16, top: 34, bottom: 74 };
+/** Legend entries a row; rows are added below the plot as the series need them. */
+const LEGEND_COLUMNS = 3;
+const LEGEND_ROW = 15;
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#17becf'];
 
 /**
@@ -24,11 +27,13 @@ const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b
  */
 export async function renderLineCharts(panels: readonly ChartPanel[]): Promise<Buffer> {
   const width = PANEL_WIDTH * panels.length;
+  const legendRows = Math.max(1, ...panels.map((p) => Math.ceil(p.series.length / LEGEND_COLUMNS)));
+  const height = PANEL_HEIGHT + (legendRows - 1) * LEGEND_ROW;
   const body = panels.map((panel, i) => panelSvg(panel, i * PANEL_WIDTH)).join('\n');
   const svg =
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${PANEL_HEIGHT}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" ` +
     `font-family="sans-serif" font-size="12">` +
-    `<rect width="${width}" height="${PANEL_HEIGHT}" fill="white"/>${body}</svg>`;
+    `<rect width="${width}" height="${height}" fill="white"/>${body}</svg>`;
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
 
@@ -76,8 +81,8 @@ function panelSvg(panel: ChartPanel, left: number): string {
         .join(' ');
       parts.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="1.8"/>`);
     }
-    const lx = left + MARGIN.left + (i % 2) * (plotW / 2);
-    const ly = MARGIN.top + plotH + 52 + Math.floor(i / 2) * 15;
+    const lx = left + MARGIN.left + (i % LEGEND_COLUMNS) * (plotW / LEGEND_COLUMNS);
+    const ly = MARGIN.top + plotH + 52 + Math.floor(i / LEGEND_COLUMNS) * LEGEND_ROW;
     parts.push(
       `<line x1="${lx}" x2="${lx + 18}" y1="${ly - 4}" y2="${ly - 4}" stroke="${colour}" stroke-width="2.5"/>`,
       `<text x="${lx + 24}" y="${ly}">${escape(series.label)}</text>`,

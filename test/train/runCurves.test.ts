@@ -96,3 +96,25 @@ test("the curves command writes the PNG and prints each run's last values; a bad
     /holds no events\.out\.tfevents\.\* file \(not a run\?\)$/,
   );
 });
+
+test('a legend of many runs gets rows below the plot, inside the picture', async () => {
+  const series = Array.from({ length: 8 }, (_, i) => ({
+    label: `run${i}`,
+    points: [0, 1].map((x) => ({ x, y: x + i })),
+  }));
+  const png = await renderLineCharts([{ title: 't', xLabel: 'x', yLabel: 'y', series }]);
+  const { info } = await sharp(png).toBuffer({ resolveWithObject: true });
+  // Three to a row: three rows, two more than the one the picture's height leaves room for.
+  expect([info.width, info.height]).toEqual([520, 340 + 2 * 15]);
+  // The last row's second entry (run7, in the first colour again) is drawn: blue pixels in
+  // the bottom 30 rows, below the plot and the other two rows.
+  const { data } = await sharp(png)
+    .extract({ left: 0, top: info.height - 30, width: 520, height: 30 })
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  let blue = 0;
+  for (let i = 0; i < data.length; i += 3)
+    if (data[i]! < 80 && data[i + 1]! > 90 && data[i + 1]! < 160 && data[i + 2]! > 150) blue++;
+  expect(blue).toBeGreaterThan(10);
+});
