@@ -623,6 +623,39 @@ describe('pointwise kernels match the cpu backend', () => {
     },
   );
 
+  test("Step (ReLU's gradient) as the cpu kernel: 1 above 0, alpha at and below, NaN kept", async () => {
+    const x = tf.concat([
+      seededTensor([2, 33, 32, 8], 46).reshape([-1]),
+      tf.tensor1d([0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30]),
+    ]);
+    const [cpu, native] = await runOnBackends(['cpu', 'native'], () => [
+      tf.step(x),
+      tf.step(x, 0.3),
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), x)))(x),
+    ]);
+    await tf.setBackend('cpu');
+    // Exactly, NaN where the cpu kernel has NaN (toEqual takes NaN as equal to NaN); the
+    // gradient's products may differ in the sign of a zero (-0 x 0), which no later op tells apart.
+    const exact = (values: Float32Array) => Array.from(values, (v) => (v === 0 ? 0 : v));
+    for (let i = 0; i < 3; i++) expect(exact(native![i]!)).toEqual(exact(cpu![i]!));
+  });
+
+  test('MaxPool of 2x2 windows tiling the input: NaN never wins, as on cpu', async () => {
+    const x = seededTensor([2, 32, 32, 8], 47).bufferSync();
+    x.set(NaN, 0, 0, 0, 0);
+    [0, 1].forEach((i) => [0, 1].forEach((j) => x.set(NaN, 1, i, j, 3)));
+    const { errors, runs } = await compare(() => [
+      tf.maxPool(x.toTensor() as tf.Tensor4D, 2, 2, 'valid'),
+    ]);
+    expect(runs).toBe(0);
+    const [cpu, native] = await runOnBackends(['cpu', 'native'], () => [
+      tf.maxPool(x.toTensor() as tf.Tensor4D, 2, 2, 'valid'),
+    ]);
+    await tf.setBackend('cpu');
+    expect(Array.from(native![0]!)).toEqual(Array.from(cpu![0]!));
+    expect(errors).toHaveLength(1);
+  });
+
   test.each([
     ['half-pixel centres, x2', [32, 32], false, true],
     ['half-pixel centres, to 50x41', [50, 41], false, true],

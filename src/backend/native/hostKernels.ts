@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from '../kernels/kernelCalls';
 import { outputFromFloats, readFloats } from '../kernels/hostData';
 import type { NativeBackend } from './nativeBackend';
-import { tiledAvgPoolGrad, tilesExactly } from './tiledPooling';
+import { tiledAvgPoolGrad, tiledMaxPool, tilesExactly } from './tiledPooling';
 import { LEAKY_RELU_GRAD, type LeakyReluGradAttrs } from '../kernels/leakyReluGrad';
 import { allFloat32, nativeKernel, onCpu, poolInfo } from './nativeKernelArgs';
 
@@ -236,7 +236,43 @@ function leakyReluGrad(args: KernelArgs): tf.TensorInfo {
   return outputFromFloats(backend, [...x.shape], dx);
 }
 
+/** MaxPool: windows that tile the input (VGG's 2x2 pools) as one pass over it; others on cpu. */
+function maxPool(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (!allFloat32(x)) return onCpu('MaxPool', args);
+  const info = poolInfo(args, x.shape);
+  if (!tilesExactly(info)) return onCpu('MaxPool', args);
+  const backend = args.backend as NativeBackend;
+  const { batchSize, outHeight, outWidth, inChannels } = info;
+  const out = backend.outputArray(batchSize * outHeight * outWidth * inChannels);
+  return outputFromFloats(
+    backend,
+    [batchSize, outHeight, outWidth, inChannels],
+    tiledMaxPool(readFloats(backend, x), info, out),
+  );
+}
+
+/**
+ * Step, which ReLU's gradient multiplies dy by: 1 where x > 0, alpha elsewhere, NaN where x is
+ * NaN (as the cpu kernel, whose per-element callback this replaces).
+ */
+function step(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  if (!allFloat32(x)) return onCpu('Step', args);
+  const backend = args.backend as NativeBackend;
+  const alpha = Math.fround((args.attrs as { alpha?: number }).alpha ?? 0);
+  const xs = readFloats(backend, x);
+  const out = backend.outputArray(xs.length);
+  for (let i = 0; i < xs.length; i++) {
+    const v = xs[i]!;
+    out[i] = v > 0 ? 1 : v !== v ? Number.NaN : alpha;
+  }
+  return outputFromFloats(backend, [...x.shape], out);
+}
+
 export const HOST_KERNELS: readonly tf.KernelConfig[] = [
+  nativeKernel('MaxPool', maxPool),
+  nativeKernel('Step', step),
   nativeKernel('AvgPoolGrad', avgPoolGrad),
   nativeKernel('MaxPoolGrad', maxPoolGrad),
   nativeKernel('Slice', slice),

@@ -44,3 +44,33 @@ export function tiledAvgPoolGrad(
     }
   return dx;
 }
+
+/**
+ * MaxPool over windows that tile the input (tilesExactly): each output the largest of its
+ * window, compared as the cpu kernel compares (NaN never wins; a window of NaNs gives -Infinity).
+ */
+export function tiledMaxPool(
+  x: Float32Array,
+  info: tf.backend_util.Conv2DInfo,
+  out: Float32Array,
+): Float32Array {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  out.fill(Number.NEGATIVE_INFINITY);
+  for (let n = 0; n < batchSize; n++)
+    for (let oy = 0; oy < outHeight; oy++) {
+      const row = (n * outHeight + oy) * outWidth * c;
+      for (let i = 0; i < fh; i++) {
+        let from = (n * inHeight + oy * fh + i) * inWidth * c;
+        for (let ox = 0; ox < outWidth; ox++) {
+          const to = row + ox * c;
+          for (let j = 0; j < fw; j++, from += c)
+            for (let ch = 0; ch < c; ch++) {
+              const v = x[from + ch]!;
+              if (v > out[to + ch]!) out[to + ch] = v;
+            }
+        }
+      }
+    }
+  return out;
+}
