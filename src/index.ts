@@ -7,6 +7,7 @@ export {
   type BackendSelection,
   type ConcreteBackend,
 } from './backend/select';
+export { type Workload } from './backend/workload';
 export { createLogger, type Logger, type LoggerOptions } from './log';
 export { referenceOps, setReferenceOps, REFERENCE_OPS_ENV_VAR } from './ops/opsMode';
 export { UserError, isUserError } from './errors';

@@ -10,15 +10,21 @@ export type Workload =
   | { kind: 'training' }
   /** face-api's detector and landmark net over video frames (preprocess, corpus, synth). */
   | { kind: 'faces' }
-  /** A person's generator, frame by frame, at its image size (animate). */
-  | { kind: 'generation'; imageSize: number };
+  /** A person's generator, frame by frame (animate): its image size and first block's width. */
+  | { kind: 'generation'; imageSize: number; baseWidth: number };
 
 /**
- * The smallest image size at which native generates frames faster than wasm (the layouts the
- * project trains: tiny's widths at 64 px, the shipped model's at 128, the paper's at 256;
- * docs/backends.md, "What auto picks").
+ * Where native starts generating frames faster than wasm, as image size x the first block's
+ * width: the work of each op grows with both, the count of ops with neither. Measured on the
+ * layouts below (docs/backends.md, "What auto picks"): 64 x 8, 128 x 8 and 64 x 16 ran faster on
+ * wasm; 64 x 32, 128 x 32 and 256 x 64 on native.
  */
-export const NATIVE_GENERATION_FROM_PX = 128;
+export const NATIVE_GENERATION_FROM = 2048;
+
+/** Whether a generator of this size and width does enough work per op for native. */
+export function generationSuitsNative(imageSize: number, baseWidth: number): boolean {
+  return imageSize * baseWidth >= NATIVE_GENERATION_FROM;
+}
 
 export interface CpuBackendOrder {
   /** The CPU backends in the order auto tries them. */
@@ -40,16 +46,15 @@ export function cpuBackendOrder(workload: Workload = { kind: 'training' }): CpuB
         order: ['wasm', 'native'],
         reason: "face detection: face-api's small ops run faster on wasm",
       };
-    case 'generation':
-      return workload.imageSize >= NATIVE_GENERATION_FROM_PX
-        ? {
-            order: ['native', 'wasm'],
-            reason: `generation at ${workload.imageSize} px: native runs its convs faster`,
-          }
+    case 'generation': {
+      const layout = `generation at ${workload.imageSize} px from width ${workload.baseWidth}`;
+      return generationSuitsNative(workload.imageSize, workload.baseWidth)
+        ? { order: ['native', 'wasm'], reason: `${layout}: native runs its convs faster` }
         : {
             order: ['wasm', 'native'],
-            reason: `generation at ${workload.imageSize} px (below ${NATIVE_GENERATION_FROM_PX}): its small ops run faster on wasm`,
+            reason: `${layout} (size x width below ${NATIVE_GENERATION_FROM}): its small ops run faster on wasm`,
           };
+    }
   }
 }
 
@@ -60,9 +65,12 @@ export function autoPicks(
   const workloads: [string, Workload][] = [
     ['training', { kind: 'training' }],
     ['faces', { kind: 'faces' }],
-    ['generation-64', { kind: 'generation', imageSize: 64 }],
-    ['generation-128', { kind: 'generation', imageSize: 128 }],
-    ['generation-256', { kind: 'generation', imageSize: 256 }],
+    // The layouts the project ships configs for: tiny, the demo's --from-scratch (tiny at 4x
+    // widths), the shipped model's, the paper's.
+    ['generation, 64 px x 8', { kind: 'generation', imageSize: 64, baseWidth: 8 }],
+    ['generation, 64 px x 32', { kind: 'generation', imageSize: 64, baseWidth: 32 }],
+    ['generation, 128 px x 32', { kind: 'generation', imageSize: 128, baseWidth: 32 }],
+    ['generation, 256 px x 64', { kind: 'generation', imageSize: 256, baseWidth: 64 }],
   ];
   return workloads.map(([name, workload]) => {
     const { order, reason } = cpuBackendOrder(workload);

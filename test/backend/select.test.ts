@@ -66,11 +66,11 @@ describe('initBackend', () => {
     });
     expect(faces.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    const small = { kind: 'generation', imageSize: 64 } as const;
+    const small = { kind: 'generation', imageSize: 64, baseWidth: 8 } as const;
     expect(
       (await initBackend({ loadModule: noNativePackages, env: {}, workload: small })).name,
     ).toBe('wasm');
-    const large = { kind: 'generation', imageSize: 256 } as const;
+    const large = { kind: 'generation', imageSize: 256, baseWidth: 64 } as const;
     expect(
       (await initBackend({ loadModule: noNativePackages, env: {}, workload: large })).name,
     ).toBe('native');

@@ -45,14 +45,15 @@ describe('talking-heads backends', () => {
     }
     if (!installed('@tensorflow/tfjs-node') && !installed('@tensorflow/tfjs-node-gpu')) {
       expect(report.auto).toBe('native');
-      // Large convs on native; face-api and 64 px generation (many small ops) on wasm.
+      // Large convs on native; face-api and tiny's generator (many small ops) on wasm.
       expect(Object.fromEntries(report.autoByWorkload.map((w) => [w.workload, w.backend]))).toEqual(
         {
           training: 'native',
           faces: 'wasm',
-          'generation-64': 'wasm',
-          'generation-128': 'native',
-          'generation-256': 'native',
+          'generation, 64 px x 8': 'wasm',
+          'generation, 64 px x 32': 'native',
+          'generation, 128 px x 32': 'native',
+          'generation, 256 px x 64': 'native',
         },
       );
     }

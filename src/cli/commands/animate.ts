@@ -116,12 +116,16 @@ export const animateCommand = defineCommand({
     if (path.resolve(out) === path.resolve(driver))
       throw new UserError(`${printable(out)}: the output would overwrite the driver`);
 
-    // The meta checkpoint (one photo) or person model first: its image size picks auto's backend.
+    // The meta checkpoint (one photo) or person model first: its size and width pick auto's backend.
     const checkpoint = args.person
       ? undefined
       : await meta.openMetaCheckpoint(args.checkpoint ?? meta.defaultMetaCheckpoint());
-    const imageSize = checkpoint?.framing.size ?? readPersonInfo(args.person!).framing.size;
-    await ctx.initBackend({ kind: 'generation', imageSize });
+    const model = checkpoint?.trainConfig.model ?? readPersonInfo(args.person!).model;
+    await ctx.initBackend({
+      kind: 'generation',
+      imageSize: model.imageSize,
+      baseWidth: model.baseWidth,
+    });
     const landmarker = await FaceLandmarker.load();
     let person: { generator: import('../../models/generator').Generator; id: string };
     let framing: import('../../train/metaCheckpoint').TrainingFraming;

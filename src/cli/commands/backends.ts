@@ -92,7 +92,7 @@ export function formatReport(report: BackendsReport): string {
     lines.push(
       'by workload (train-meta, finetune, evaluate: training; preprocess, corpus, synth: faces;',
     );
-    lines.push("  animate: generation at the model's size):");
+    lines.push("  animate: generation at the model's size and width):");
     const width = Math.max(...report.autoByWorkload.map((w) => w.workload.length));
     for (const w of report.autoByWorkload)
       lines.push(`  ${w.workload.padEnd(width)}  ${(w.backend ?? 'none').padEnd(6)}  ${w.reason}`);
