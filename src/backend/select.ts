@@ -4,7 +4,7 @@ import { INSTALL_HINTS, resolveBackendChoice, type ConcreteBackend } from './cho
 import { registerCpuFastKernels } from './cpu/registerFastKernels';
 import { silentLogger, type Logger } from '../log';
 import { registerWasmTrainingKernels } from './wasm/registerTrainingKernels';
-import { cpuBackendOrder, type Workload } from './workload';
+import { autoCandidates, cpuBackendOrder, type Workload } from './workload';
 
 export interface BackendOptions {
   /** Requested backend; falls back to $TALKING_HEADS_BACKEND, then 'auto'. */
@@ -157,7 +157,7 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
 
   const cpuOrder = cpuBackendOrder(options.workload);
   const candidates: ConcreteBackend[] =
-    choice === 'auto' ? ['tensorflow-gpu', 'tensorflow', ...cpuOrder.order] : [choice];
+    choice === 'auto' ? autoCandidates(options.workload) : [choice];
   const skipped: BackendSelection['skipped'] = [];
   for (const name of candidates) {
     try {

@@ -58,6 +58,14 @@ export function cpuBackendOrder(workload: Workload = { kind: 'training' }): CpuB
   }
 }
 
+/** tfjs-node's builds, which auto tries before the CPU backends for every workload. */
+const TENSORFLOW_FIRST: readonly ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow'];
+
+/** Every backend auto tries for `workload`, in order. */
+export function autoCandidates(workload?: Workload): ConcreteBackend[] {
+  return [...TENSORFLOW_FIRST, ...cpuBackendOrder(workload).order];
+}
+
 /** What auto picks for each workload the CLI has, given the backends available. */
 export function autoPicks(
   available: ReadonlySet<ConcreteBackend>,
@@ -74,9 +82,8 @@ export function autoPicks(
   ];
   return workloads.map(([name, workload]) => {
     const { order, reason } = cpuBackendOrder(workload);
-    const gpuFirst: ConcreteBackend[] = ['tensorflow-gpu', 'tensorflow'];
-    const backend = [...gpuFirst, ...order].find((b) => available.has(b)) ?? null;
-    const why = gpuFirst.includes(backend as ConcreteBackend)
+    const backend = autoCandidates(workload).find((b) => available.has(b)) ?? null;
+    const why = TENSORFLOW_FIRST.includes(backend as ConcreteBackend)
       ? 'tfjs-node is installed: TensorFlow runs every workload'
       : backend === order[0]
         ? reason
