@@ -46,6 +46,8 @@ const evaluateArgs = (out: string, targets = 3) => [
   '1,4,8',
   '--finetune-epochs',
   '1',
+  '--batch-size',
+  '2',
   '--targets',
   String(targets),
   '--samples',

@@ -82,7 +82,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 test("finetune lowers the new person's L1 and perceptual error on held-out frames, against feed-forward", async () => {
   const feedForward = path.join(dir, 'ff');
   const tuned = path.join(dir, 'tuned');
-  const common = ['--shots', '4', '--checkpoint', metaRun, personVideo];
+  const common = ['--shots', '4', '--batch-size', '2', '--checkpoint', metaRun, personVideo];
   const ff = await cli(['finetune', '--feed-forward', '--out', feedForward, ...common]);
   expect(ff.code).toBe(0);
   expect(ff.stdout).toMatch(/finished: 4 shots, feed-forward/);

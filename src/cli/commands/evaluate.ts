@@ -46,7 +46,11 @@ export const evaluateCommand = defineCommand({
         describe:
           'Also fine-tune on the K shots for this many epochs (as `finetune`); 0 = feed-forward only',
       })
-      .option('batch-size', { type: 'number', default: 2, describe: 'Shots per fine-tuning step' })
+      .option('batch-size', {
+        type: 'number',
+        default: 1,
+        describe: 'Shots per fine-tuning step (as `finetune`)',
+      })
       .option('videos', {
         type: 'number',
         describe: 'Evaluate at most this many videos of the split (a seeded choice) [default: all]',
