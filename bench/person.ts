@@ -63,6 +63,7 @@ async function child(dir: string, preset: Preset, stage: Stage): Promise<void> {
       out: path.join(dir, out),
       input: video,
       shots: 8,
+      zoomOut: [],
       epochs,
       batchSize,
       resume: false,

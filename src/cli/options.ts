@@ -67,3 +67,23 @@ export function globalOptions(parser: Argv) {
 export type GlobalOptions = ReturnType<typeof globalOptions> extends Argv<infer T> ? T : never;
 /** The parsed global options as handlers see them (camelCase keys). */
 export type GlobalArgs = ArgumentsCamelCase<GlobalOptions>;
+
+/**
+ * `finetune`'s and `evaluate`'s `--zoom-out`: the scales of the shots' zoomed-out copies
+ * (src/train/zoomedShots.ts), comma-separated in (0, 1), or `none`.
+ */
+export const zoomOutOption = {
+  type: 'string',
+  default: '0.75',
+  describe:
+    "Also fine-tune on copies of the shots zoomed out to these scales (comma-separated, or 'none')",
+} as const;
+
+/** `--zoom-out`'s scales; a UsageError for anything else. */
+export function parseZoomOut(text: string): number[] {
+  if (text.trim() === 'none') return [];
+  const scales = text.split(',').map((s) => Number(s.trim()));
+  if (scales.some((s) => !(s > 0 && s < 1)))
+    throw new UsageError(`--zoom-out takes scales between 0 and 1, or none; got ${text}`);
+  return scales;
+}

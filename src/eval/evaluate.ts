@@ -52,6 +52,8 @@ export interface EvaluateOptions {
   /** 0: the feed-forward model only; N > 0: also the model fine-tuned N epochs on the shots. */
   finetuneEpochs: number;
   batchSize: number;
+  /** Scales of the shots' zoomed-out copies in fine-tuning, as `finetune --zoom-out`. */
+  zoomOut: readonly number[];
   targets: number;
   /** At most this many videos of the split (a seeded choice). */
   videos?: number;
@@ -103,6 +105,7 @@ function settingsOf(options: EvaluateOptions, storeVideos: number) {
     // And the metrics: a run from a version without some cannot be added to.
     metrics: METRICS.map((m) => m.name),
     batchSize: options.batchSize,
+    zoomOut: [...options.zoomOut],
     targets: options.targets,
     videos: options.videos ?? null,
     seed: options.seed,
@@ -273,6 +276,7 @@ async function evaluateUnit(
   const model = await modelOutputs(options.meta, frames.shots, frames.targetPoints, {
     epochs: options.finetuneEpochs,
     batchSize: options.batchSize,
+    zoomOut: options.zoomOut,
     seed: options.seed,
     contentTerms: tools.contentTerms,
     signal: options.signal,

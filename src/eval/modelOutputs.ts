@@ -10,6 +10,7 @@ import { meanEmbedding } from '../train/meanEmbedding';
 import { loadMetaNetworks, type MetaCheckpoint } from '../train/metaCheckpoint';
 import { finetuneRates, finetuneStepSettings } from '../train/runParts';
 import { shotBatchAt } from '../train/shotOrder';
+import { withZoomedCopies } from '../train/zoomedShots';
 
 export interface UnitShots {
   /** size x size RGB bytes, one per shot. */
@@ -20,6 +21,8 @@ export interface UnitShots {
 export interface FinetuneSettings {
   epochs: number;
   batchSize: number;
+  /** Scales of the shots' zoomed-out copies, as `finetune --zoom-out`. */
+  zoomOut: readonly number[];
   seed: number;
   /** L_CNT's terms, loaded once for the whole evaluation. */
   contentTerms: readonly ContentTerm[];
@@ -75,6 +78,7 @@ export async function modelOutputs(
   const { generator, discriminator } = networks;
   const all = frameTensors(shots.frames, shots.points, size, background);
   let learner: FinetuneLearner | undefined;
+  let trained: { frames: tf.Tensor4D; landmarks: tf.Tensor4D } | undefined;
   try {
     tf.tidy(() => {
       const e = meanEmbedding(networks.embedder, all.frames, all.landmarks);
@@ -97,16 +101,19 @@ export async function modelOutputs(
         settings.contentTerms,
       ),
     );
+    const zoomed = withZoomedCopies(shots, size, settings.zoomOut);
+    trained = frameTensors(zoomed.frames, zoomed.points, size, background);
     const order = {
-      shots: shots.frames.length,
+      shots: zoomed.frames.length,
       batchSize: settings.batchSize,
       seed: settings.seed,
     };
-    const steps = settings.epochs * Math.ceil(order.shots / order.batchSize);
+    // An epoch is one pass's worth of steps over the shots, as in `finetune`.
+    const steps = settings.epochs * Math.ceil(shots.frames.length / order.batchSize);
     const started = Date.now();
     for (let step = 0; step < steps; step++) {
       if (settings.signal?.aborted) return { ...result, interrupted: true };
-      const batch = pickShots(all, shotBatchAt(step, order));
+      const batch = pickShots(trained, shotBatchAt(step, order));
       try {
         if (learner.step(batch).nonFinite) result.nonFiniteSteps++;
       } finally {
@@ -122,5 +129,6 @@ export async function modelOutputs(
     generator.dispose();
     discriminator.dispose();
     tf.dispose([all.frames, all.landmarks]);
+    if (trained) tf.dispose([trained.frames, trained.landmarks]);
   }
 }

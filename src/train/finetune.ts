@@ -34,6 +34,7 @@ import {
   finetuneStepSettings,
 } from './runParts';
 import { tensorGrid } from './sampleGrid';
+import { withZoomedCopies } from './zoomedShots';
 import { shotBatchAt } from './shotOrder';
 import { EventWriter } from './tensorboard/eventWriter';
 import { runTrainingLoop } from './trainingLoop';
@@ -48,6 +49,11 @@ export interface FinetuneOptions {
   /** Passes over the shots; 0 is feed-forward (psi' = P·ê, no training). */
   epochs: number;
   batchSize: number;
+  /**
+   * Scales of the shots' zoomed-out copies trained on beside them (zoomedShots.ts); an epoch
+   * stays one pass's worth of steps over the shots. A resumed model keeps its own.
+   */
+  zoomOut: readonly number[];
   /** Adam's rates for G and D; by default the meta run's. A resumed model keeps its own. */
   learningRates?: { generator?: number; discriminator?: number };
   resume: boolean;
@@ -160,6 +166,7 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
       feedForward: epochs === 0,
       epochs,
       batchSize,
+      zoomOut: [...options.zoomOut],
       ...finetuneRates(train),
       ...(options.learningRates?.generator && { lrGenerator: options.learningRates.generator }),
       ...(options.learningRates?.discriminator && {
@@ -178,10 +185,12 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
   const networks = await loadMetaNetworks(meta);
   const { generator, discriminator } = networks;
   const all = frameTensors(views.frames, views.points, shots.size, meta.framing.background);
+  const zoomed = withZoomedCopies(views, shots.size, info.finetune.zoomOut ?? []);
+  const trained = frameTensors(zoomed.frames, zoomed.points, shots.size, meta.framing.background);
   const closers: (() => Promise<void> | void)[] = [
     () => generator.dispose(),
     () => discriminator.dispose(),
-    () => tf.dispose([all.frames, all.landmarks]),
+    () => tf.dispose([all.frames, all.landmarks, trained.frames, trained.landmarks]),
   ];
   try {
     // ê_NEW = mean E(x_k, y_k); psi' = P·ê_NEW, w' = w0 + ê_NEW. E is not needed after this.
@@ -252,7 +261,10 @@ export async function finetune(options: FinetuneOptions): Promise<FinetuneSummar
         from: step,
         to: totalSteps,
         batch: (done) =>
-          pickShots(all, shotBatchAt(done, { shots: shots.count, batchSize, seed: options.seed })),
+          pickShots(
+            trained,
+            shotBatchAt(done, { shots: zoomed.frames.length, batchSize, seed: options.seed }),
+          ),
         learn: (batch) => learner.step(batch),
         dispose: (batch) => tf.dispose([batch.frames, batch.landmarks]),
         maxNonFiniteSteps: train.maxNonFiniteSteps,

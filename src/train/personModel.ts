@@ -45,6 +45,8 @@ const personSchema = z.object({
     feedForward: z.boolean(),
     epochs: z.number().int().nonnegative(),
     batchSize: z.number().int().positive(),
+    /** Scales of the shots' zoomed-out copies; absent in person models made before them. */
+    zoomOut: z.array(z.number().gt(0).lt(1)).optional(),
     lrGenerator: z.number().positive(),
     lrDiscriminator: z.number().positive(),
     dStepsPerGStep: z.number().int().positive(),

@@ -59,6 +59,7 @@ beforeAll(async () => {
     shotCounts: [1, 2],
     finetuneEpochs: 0,
     batchSize: 2,
+    zoomOut: [],
     targets: 3,
     split: 'all',
     samples: 0,

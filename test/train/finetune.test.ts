@@ -259,6 +259,7 @@ test('Ctrl-C saves the person model where it stopped; --resume continues to the 
     shots: 2,
     epochs: 3,
     batchSize: 2,
+    zoomOut: [0.75],
     seed: 0,
     log: silentLogger(),
     loadLandmarker: () => FaceLandmarker.load(),

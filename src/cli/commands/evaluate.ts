@@ -5,7 +5,7 @@ import { printable } from '../../oneLine';
 import { defineCommand } from '../command';
 import { stoppableByCtrlC } from '../interrupt';
 import { loadFaceLandmarker } from '../loadLandmarker';
-import { UsageError } from '../options';
+import { parseZoomOut, UsageError, zoomOutOption } from '../options';
 
 /** '1,8,32' -> [1, 8, 32]: distinct positive integers, in the order given. */
 export function parseShotCounts(text: string): number[] {
@@ -51,6 +51,7 @@ export const evaluateCommand = defineCommand({
         default: 1,
         describe: 'Shots per fine-tuning step (as `finetune`)',
       })
+      .option('zoom-out', zoomOutOption)
       .option('videos', {
         type: 'number',
         describe: 'Evaluate at most this many videos of the split (a seeded choice) [default: all]',
@@ -100,6 +101,7 @@ export const evaluateCommand = defineCommand({
       })
       .check((args) => {
         parseShotCounts(args.shots);
+        parseZoomOut(String(args.zoomOut));
         if (args.shotsFrom !== undefined && !args.acrossRecordings)
           throw new UsageError('--shots-from needs --across-recordings');
         for (const [name, min] of [
@@ -141,6 +143,7 @@ export const evaluateCommand = defineCommand({
         shotCounts: parseShotCounts(args.shots),
         finetuneEpochs: args.finetuneEpochs,
         batchSize: args.batchSize,
+        zoomOut: parseZoomOut(args.zoomOut),
         targets: args.targets,
         videos: args.videos,
         split: args.split,

@@ -5,7 +5,7 @@ import { printable } from '../../oneLine';
 import { defineCommand } from '../command';
 import { stoppableByCtrlC } from '../interrupt';
 import { loadFaceLandmarker } from '../loadLandmarker';
-import { UsageError } from '../options';
+import { parseZoomOut, UsageError, zoomOutOption } from '../options';
 
 export const finetuneCommand = defineCommand({
   command: 'finetune [person]',
@@ -52,6 +52,7 @@ export const finetuneCommand = defineCommand({
         default: 1,
         describe: 'Shots per step',
       })
+      .option('zoom-out', zoomOutOption)
       .option('resume', {
         type: 'boolean',
         default: false,
@@ -75,6 +76,7 @@ export const finetuneCommand = defineCommand({
           if (!Number.isInteger(value) || value < min)
             throw new UsageError(`--${name} must be an integer >= ${min}, got ${value}`);
         }
+        parseZoomOut(String(args.zoomOut));
         if (!args.person && !args.resume)
           throw new UsageError('give the person: a folder of photos, a photo or a video');
         if (args.resume && !args.out) throw new UsageError('--resume needs --out');
@@ -112,6 +114,7 @@ export const finetuneCommand = defineCommand({
         shots: args.shots,
         epochs,
         batchSize: args.batchSize,
+        zoomOut: parseZoomOut(args.zoomOut),
         learningRates: { generator: args.lrGenerator, discriminator: args.lrDiscriminator },
         resume: args.resume,
         seed: ctx.seed ?? 0,
