@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { POINT_COUNT } from '../../src/data/landmarks/points';
 import { zoomOut } from '../../src/data/zoomOut';
 import { withZoomedCopies } from '../../src/train/zoomedShots';
@@ -6,6 +7,11 @@ import { withZoomedCopies } from '../../src/train/zoomedShots';
 // the copies would teach G faces that sit off their landmarks.
 
 const SIZE = 32;
+
+beforeAll(async () => {
+  tf.env().set('PROD', true);
+  await tf.setBackend('cpu');
+});
 
 /** A dark frame with a bright 4 x 4 square whose corner is at (x, y), and a point at its centre. */
 function frameWithSquare(x: number, y: number) {
