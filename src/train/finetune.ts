@@ -46,13 +46,13 @@ export interface FinetuneOptions {
   /** A folder of photos, one photo or a video; not needed with `resume`. */
   input?: string;
   shots: number;
-  /** Passes over the shots; 0 is feed-forward (psi' = P·ê, no training). */
+  /**
+   * Passes' worth of steps over the shots (drawn from the shots and their zoomed copies); 0 is
+   * feed-forward (psi' = P·ê, no training).
+   */
   epochs: number;
   batchSize: number;
-  /**
-   * Scales of the shots' zoomed-out copies trained on beside them (zoomedShots.ts); an epoch
-   * stays one pass's worth of steps over the shots. A resumed model keeps its own.
-   */
+  /** Scales of the shots' zoomed-out copies (zoomedShots.ts). A resumed model keeps its own. */
   zoomOut: readonly number[];
   /** Adam's rates for G and D; by default the meta run's. A resumed model keeps its own. */
   learningRates?: { generator?: number; discriminator?: number };
