@@ -74,3 +74,44 @@ test('the tensor count stays flat across gradient steps', async () => {
   expect(tf.memory().numTensors).toBe(count);
   await tf.setBackend('cpu');
 });
+
+test.each([0, -0.5])(
+  "at alpha %p too (the gradient reads x, not y, where their signs differ), tfjs's gradient",
+  async (alpha) => {
+    const { x, r } = inputs();
+    const grad = (f: (t: tf.Tensor) => tf.Tensor) => () => [
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), r)))(x),
+    ];
+    const [reference] = await runOnBackends(
+      ['cpu'],
+      grad((t) => tf.leakyRelu(t, alpha)),
+    );
+    const [onCpu, onNative] = await runOnBackends(
+      ['cpu', 'native'],
+      grad((t) => leakyRelu(t, alpha)),
+    );
+    for (const got of [onCpu!, onNative!])
+      expect(Array.from(got[0]!)).toEqual(Array.from(reference![0]!));
+  },
+);
+
+test('the tape keeps the output (the data the next conv keeps), not the input', async () => {
+  await tf.setBackend('native');
+  const x = seededTensor([2, 40, 40, 16], 3);
+  const r = seededTensor([2, 40, 40, 16], 4);
+  const kept: { saved: tf.DataId[]; input: tf.DataId; output: tf.DataId }[] = [];
+  const g = tf.grad((t: tf.Tensor) => {
+    const h = tf.mul(t, 2);
+    const y = leakyRelu(h, ALPHA);
+    const tape = (tf.engine().state as unknown as { activeTape: { saved?: tf.Tensor[] }[] })
+      .activeTape;
+    const saved = tape[tape.length - 1]!.saved ?? [];
+    kept.push({ saved: saved.map((s) => s.dataId), input: h.dataId, output: y.dataId });
+    return tf.sum(tf.mul(y, r));
+  })(x);
+  expect(kept).toHaveLength(1);
+  expect(kept[0]!.saved).toEqual([kept[0]!.output]);
+  expect(kept[0]!.saved).not.toContain(kept[0]!.input);
+  tf.dispose([g, x, r]);
+  await tf.setBackend('cpu');
+});

@@ -3,6 +3,7 @@ import { UserError } from '../../errors';
 import { toFloat32, type RawTensor } from '../../formats/safetensors';
 import { sameShape } from '../../formats/shape';
 import { readWeightsFile } from '../../formats/weightsFile';
+import { frozenConvRelu } from '../../ops/frozenConvRelu';
 import type { FeatureBackbone } from './backbone';
 
 export type VggKind = 'vgg19' | 'vggface';
@@ -100,9 +101,14 @@ class VggBackbone implements FeatureBackbone {
       for (const spec of this.specs) {
         if (found.size === wanted.size) break; // nothing deeper is needed
         const { kernel, bias } = this.kernels.get(spec.name)!;
-        h = tf.add(tf.conv2d(h, kernel, 1, 'same'), bias);
-        if (wanted.has(spec.name)) found.set(spec.name, h);
-        h = tf.relu(h);
+        if (wanted.has(spec.name)) {
+          h = tf.add(tf.conv2d(h, kernel, 1, 'same'), bias);
+          found.set(spec.name, h);
+          h = tf.relu(h);
+        } else {
+          // The filters never train: one fused kernel, and a gradient for the input alone.
+          h = frozenConvRelu(h, kernel, bias);
+        }
         const relu = spec.name.replace('conv', 'relu');
         if (wanted.has(relu)) found.set(relu, h);
         if (spec.poolAfter) {
